@@ -1,0 +1,122 @@
+"""torch Datasets and DataLoaders over SAR images, with the course's preprocessing and augmentation hooks.
+
+Preprocessing (the models' input space): linear intensity -> dB -> clip to [DB_MIN, DB_MAX] -> [-1, 1],
+on the channels of the chosen polarization. Augmentations act on linear intensity, before preprocessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from . import sar
+
+Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def channel_indices(polarization: str | Sequence[str], available: Sequence[str] = ("VV", "VH")) -> list[int]:
+    """Indices of the channels for ``polarization`` ("VV", "VH", "both" or a list such as ["VV", "VH"])."""
+    names = [c.upper() for c in available]
+    if isinstance(polarization, str):
+        wanted = names if polarization.lower() == "both" else [polarization.upper()]
+    else:
+        wanted = [p.upper() for p in polarization]
+    missing = [p for p in wanted if p not in names]
+    if missing or not wanted:
+        raise ValueError(f"polarization {polarization!r} is not available; choose from {names} or 'both'")
+    return [names.index(p) for p in wanted]
+
+
+def preprocess(intensity: torch.Tensor | np.ndarray, db_min: float = sar.DB_MIN,
+               db_max: float = sar.DB_MAX) -> torch.Tensor:
+    """Linear intensity (any shape) to the models' input: dB clipped to ``[db_min, db_max]``, scaled to [-1, 1]."""
+    x = torch.as_tensor(intensity, dtype=torch.float32)
+    if not torch.isfinite(x).all():
+        raise ValueError("preprocess: the intensity holds NaN or inf values")
+    return sar.normalize_db(sar.to_db(x), db_min, db_max)
+
+
+# --- augmentation hooks (linear intensity in, linear intensity out; one (C, H, W) image at a time) ----------
+
+
+def random_flip_rot90(image: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A random flip and quarter turn. Note: it also turns the look direction (layover and shadow sides)."""
+    k = int(torch.randint(4, (1,), generator=gen))
+    if torch.rand((), generator=gen) < 0.5:
+        image = image.flip(-1)
+    return torch.rot90(image, k, dims=(-2, -1))
+
+
+def random_translate(image: torch.Tensor, gen: torch.Generator, max_shift: float = 0.1) -> torch.Tensor:
+    """A random circular shift by up to ``max_shift`` of the image size in each direction."""
+    h, w = image.shape[-2:]
+    dy = int(torch.randint(-int(max_shift * h), int(max_shift * h) + 1, (1,), generator=gen))
+    dx = int(torch.randint(-int(max_shift * w), int(max_shift * w) + 1, (1,), generator=gen))
+    return torch.roll(image, shifts=(dy, dx), dims=(-2, -1))
+
+
+def extra_speckle(image: torch.Tensor, gen: torch.Generator, looks: float = 8.0) -> torch.Tensor:
+    """Multiply by fresh unit-mean Gamma(L, 1/L) noise: another speckle-like realisation of the scene."""
+    if not looks > 0:
+        raise ValueError(f"looks must be positive, got {looks}")
+    # torch's Gamma sampler takes no generator: draw from a numpy stream seeded by the torch generator.
+    rng = np.random.default_rng(int(torch.randint(2**31 - 1, (1,), generator=gen)))
+    noise = torch.from_numpy(rng.standard_gamma(float(looks), size=tuple(image.shape)).astype(np.float32))
+    return image * noise / float(looks)
+
+
+def compose(*augmentations: Augmentation) -> Augmentation:
+    """Chain augmentation hooks into one."""
+
+    def run(image: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        for aug in augmentations:
+            image = aug(image, gen)
+        return image
+
+    return run
+
+
+class SARTensorDataset(Dataset):
+    """Images in linear intensity (N, C, H, W) with labels, served as (model input, label) pairs.
+
+    ``polarization`` picks the channels (names in ``channel_names``); ``augment(image, generator)`` runs on
+    linear intensity before preprocessing, with a generator seeded from ``seed`` and the sample index, so
+    the same epoch gives the same augmented images.
+    """
+
+    def __init__(self, images: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor,
+                 polarization: str | Sequence[str] = "VV", channel_names: Sequence[str] = ("VV", "VH"),
+                 augment: Augmentation | None = None, seed: int = 0) -> None:
+        images = torch.as_tensor(images, dtype=torch.float32)
+        labels = torch.as_tensor(labels, dtype=torch.int64)
+        if images.ndim != 4:
+            raise ValueError(f"images must have shape (N, C, H, W), got {tuple(images.shape)}")
+        if labels.shape != (images.shape[0],):
+            raise ValueError(f"labels must have shape ({images.shape[0]},), got {tuple(labels.shape)}")
+        if images.shape[1] != len(channel_names):
+            raise ValueError(f"images have {images.shape[1]} channels but channel_names is {list(channel_names)}")
+        self.channels = channel_indices(polarization, channel_names)
+        self.images = images[:, self.channels]
+        self.labels = labels
+        self.augment = augment
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = self.images[index]
+        if self.augment is not None:
+            gen = torch.Generator().manual_seed(hash((self.seed, self.epoch, int(index))) & 0x7FFFFFFF)
+            image = self.augment(image, gen)
+        return preprocess(image), self.labels[index]
+
+
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
+    """A DataLoader with a seeded shuffle (same seed, same order) and no worker processes (fast on 2 cores)."""
+    gen = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=0)

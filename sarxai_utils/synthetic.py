@@ -1,0 +1,632 @@
+"""The embedded SAR data: physically motivated generators of urban scenes (VV + VH) and vehicle-like targets.
+
+Every image is rendered from a *clean scene* of backscatter (linear intensity, per polarization) built
+from materials with approximate C-band Sentinel-1 values, then multiplied by independent L-look Gamma
+speckle per channel. Each class is made by spatial structure inside a known region (its evidence mask);
+clutter, distractors and a random gain are common to all classes, so global brightness does not give the
+class away. The sensor looks from the left (near range at x = 0): layover falls towards the left, radar
+shadow towards the right.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import sar
+
+GENERATOR_VERSION = "1.0"
+URBAN_CLASSES: tuple[str, ...] = (
+    "Airport",
+    "DenseResidential",
+    "GeneralResidential",
+    "HighBuildings",
+    "Highway",
+    "Railway",
+    "SingleBuilding",
+    "StorageArea",
+    "Vegetation",
+    "Water",
+)
+TARGET_CLASSES: tuple[str, ...] = (
+    "box_truck",
+    "tanker",
+    "turret_tracked",
+    "low_tracked",
+    "six_wheeler",
+    "eight_wheeler",
+    "launcher",
+    "dish_carrier",
+    "dozer",
+    "compact_van",
+)
+
+# Approximate C-band backscatter of each material in dB: (VV, VH). See COURSE_DESIGN.md for the anchors.
+MATERIALS_DB: dict[str, tuple[float, float]] = {
+    "water": (-23.0, -28.5),
+    "asphalt": (-20.5, -27.0),
+    "soil": (-12.5, -19.5),
+    "gravel": (-14.0, -21.0),
+    "vegetation": (-8.0, -13.5),
+    "forest": (-7.5, -12.5),  # volume scattering: relatively strong in VH
+    "roof": (-9.0, -16.0),
+    "wall": (-5.0, -13.0),  # added where layover mixes the wall with the ground in front of it
+    "double_bounce": (4.0, -9.0),  # dihedral wall-ground: very bright in VV, weak in VH
+    "shadow": (-28.0, -32.0),
+    "point": (10.0, 0.0),
+    "metal": (2.0, -10.0),
+    "tank_roof": (-6.0, -14.0),
+}
+
+
+@dataclass
+class SyntheticSAR:
+    """A generated dataset: images in linear intensity, labels, evidence masks, class names and metadata."""
+
+    images: np.ndarray  # float32 (N, C, H, W), linear intensity
+    labels: np.ndarray  # int64 (N,)
+    masks: np.ndarray  # bool (N, H, W): the pixels that make the class
+    classes: list[str]
+    polarizations: tuple[str, ...]  # channel names, e.g. ("VV", "VH")
+    params: dict = field(default_factory=dict)
+    boxes: np.ndarray | None = None  # int64 (N, 4) x0, y0, x1, y1 inclusive (targets only)
+    shadow_masks: np.ndarray | None = None  # bool (N, H, W) radar shadow (targets only)
+    clean: np.ndarray | None = None  # float32 (N, C, H, W) the scene before speckle, when asked for
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def subset(self, index: np.ndarray | list[int] | slice) -> SyntheticSAR:
+        """The samples at ``index`` as a new dataset (arrays are views where numpy allows)."""
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[index]
+
+        return SyntheticSAR(
+            images=self.images[index],
+            labels=self.labels[index],
+            masks=self.masks[index],
+            classes=self.classes,
+            polarizations=self.polarizations,
+            params=dict(self.params),
+            boxes=pick(self.boxes),
+            shadow_masks=pick(self.shadow_masks),
+            clean=pick(self.clean),
+        )
+
+
+# --------------------------------------------------------------------------------------------------------
+# Small raster tools (numpy only, vectorised over the whole chip)
+# --------------------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=32)
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    return x, y
+
+
+@functools.lru_cache(maxsize=64)
+def _gauss_transfer(size: int, corr: float) -> np.ndarray:
+    f = np.fft.fftfreq(size).astype(np.float32)
+    fy, fx = np.meshgrid(f, np.fft.rfftfreq(size).astype(np.float32), indexing="ij")
+    return np.exp(-2.0 * (math.pi * corr) ** 2 * (fx**2 + fy**2)).astype(np.float32)
+
+
+def smooth_noise(rng: np.random.Generator, size: int, corr: float) -> np.ndarray:
+    """Zero-mean, unit-variance Gaussian noise with a Gaussian correlation of ``corr`` pixels (periodic)."""
+    white = rng.standard_normal((size, size), dtype=np.float32)
+    if corr <= 0.3:
+        return white
+    out = np.fft.irfft2(np.fft.rfft2(white) * _gauss_transfer(size, float(corr)), s=(size, size))
+    out -= out.mean()
+    std = out.std()
+    return (out / std if std > 0 else out).astype(np.float32)
+
+
+def texture(rng: np.random.Generator, size: int, corr: float, db_std: float) -> np.ndarray:
+    """A unit-mean multiplicative texture whose dB values have standard deviation ``db_std``."""
+    sigma = db_std * math.log(10.0) / 10.0
+    return np.exp(sigma * smooth_noise(rng, size, corr) - 0.5 * sigma * sigma).astype(np.float32)
+
+
+def rotated_coords(size: int, cx: float, cy: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates in a frame centred at (cx, cy) and rotated by ``angle`` (radians): (along, across)."""
+    x, y = _grid(size)
+    c, s = math.cos(angle), math.sin(angle)
+    dx, dy = x - cx, y - cy
+    return dx * c + dy * s, -dx * s + dy * c
+
+
+def rect(size: int, cx: float, cy: float, half_len: float, half_wid: float, angle: float) -> np.ndarray:
+    """Boolean mask of a rotated rectangle."""
+    u, v = rotated_coords(size, cx, cy, angle)
+    return (np.abs(u) <= half_len) & (np.abs(v) <= half_wid)
+
+
+def disk(size: int, cx: float, cy: float, radius: float) -> np.ndarray:
+    """Boolean mask of a disk."""
+    x, y = _grid(size)
+    return (x - cx) ** 2 + (y - cy) ** 2 <= radius * radius
+
+
+def shift_x(mask: np.ndarray, dx: int) -> np.ndarray:
+    """The mask moved by ``dx`` pixels along x (positive: away from the sensor), padded with False."""
+    out = np.zeros_like(mask)
+    if dx > 0:
+        out[..., dx:] = mask[..., :-dx]
+    elif dx < 0:
+        out[..., :dx] = mask[..., -dx:]
+    else:
+        out[...] = mask
+    return out
+
+
+def sweep_x(mask: np.ndarray, length: float) -> np.ndarray:
+    """Union of the mask moved by 0 .. ``length`` pixels along x (sign gives the direction): layover/shadow."""
+    n = int(round(abs(length)))
+    sign = 1 if length >= 0 else -1
+    out = mask.copy()
+    for k in range(1, n + 1):
+        out |= shift_x(mask, sign * k)
+    return out
+
+
+def near_range_edge(mask: np.ndarray, width: int = 1) -> np.ndarray:
+    """Pixels of ``mask`` on its sensor-facing (left) side: where walls meet the ground (double bounce)."""
+    edge = mask & ~shift_x(mask, 1)
+    for k in range(2, width + 1):
+        edge |= mask & ~shift_x(mask, k)
+    return edge
+
+
+def dilate(mask: np.ndarray, radius: int = 1) -> np.ndarray:
+    """Binary dilation by a (2 radius + 1) square."""
+    out = mask.copy()
+    for _ in range(radius):
+        grown = out.copy()
+        grown[1:, :] |= out[:-1, :]
+        grown[:-1, :] |= out[1:, :]
+        grown[:, 1:] |= out[:, :-1]
+        grown[:, :-1] |= out[:, 1:]
+        out = grown
+    return out
+
+
+class _Scene:
+    """A clean two-polarization backscatter scene being painted, material by material."""
+
+    def __init__(self, size: int, rng: np.random.Generator, n_channels: int = 2) -> None:
+        self.size = size
+        self.f = size / 100.0  # scale of the 100 x 100 reference patch (about 10 m pixels)
+        self.rng = rng
+        self.sigma = np.zeros((n_channels, size, size), np.float32)
+        self.n_channels = n_channels
+        self.textured = np.zeros((size, size), bool)  # where vegetation with crown/row texture was painted
+
+    def level(self, material: str, jitter_db: float = 1.0) -> np.ndarray:
+        """Linear backscatter of a material for each channel, with a random per-use jitter in dB."""
+        db = np.asarray(MATERIALS_DB[material][: self.n_channels], np.float32)
+        db = db + self.rng.uniform(-jitter_db, jitter_db)
+        return np.power(10.0, db / 10.0).astype(np.float32)
+
+    def paint(self, mask: np.ndarray, material: str, tex: np.ndarray | None = None, jitter_db: float = 1.0):
+        """Set the backscatter under ``mask`` to the material's level (optionally times a texture)."""
+        lvl = self.level(material, jitter_db)
+        for c in range(self.n_channels):
+            values = lvl[c] if tex is None else lvl[c] * tex[mask]
+            self.sigma[c][mask] = values
+        self.textured = (self.textured | mask) if material == "forest" else (self.textured & ~mask)
+
+    def paint_db(self, mask: np.ndarray, vv_db: float, vh_db: float, tex: np.ndarray | None = None):
+        """Set the backscatter under ``mask`` to explicit levels in dB (VV, VH), optionally textured."""
+        for c, db in enumerate((vv_db, vh_db)[: self.n_channels]):
+            lvl = np.float32(10.0 ** (db / 10.0))
+            self.sigma[c][mask] = lvl if tex is None else lvl * tex[mask]
+        self.textured &= ~mask
+
+    def add(self, mask: np.ndarray, material: str, jitter_db: float = 1.0):
+        """Add the material's backscatter under ``mask`` (layover: wall and ground in the same cell)."""
+        lvl = self.level(material, jitter_db)
+        for c in range(self.n_channels):
+            self.sigma[c][mask] += lvl[c]
+
+    def points(self, xs: np.ndarray, ys: np.ndarray, material: str, spread_db: float = 3.0):
+        """Point scatterers at integer pixel positions (clipped to the chip), each with its own strength."""
+        xs = np.clip(np.round(xs).astype(int), 0, self.size - 1)
+        ys = np.clip(np.round(ys).astype(int), 0, self.size - 1)
+        base = np.asarray(MATERIALS_DB[material][: self.n_channels], np.float32)
+        db = base[:, None] + self.rng.uniform(-spread_db, spread_db, size=(1, xs.size)).astype(np.float32)
+        for c in range(self.n_channels):
+            self.sigma[c, ys, xs] = np.maximum(self.sigma[c, ys, xs], np.power(10.0, db[c] / 10.0))
+        mask = np.zeros((self.size, self.size), bool)
+        mask[ys, xs] = True
+        return mask
+
+    def building(self, footprint: np.ndarray, layover: float, shadow: float, edge_width: int = 1) -> np.ndarray:
+        """Render a building footprint with roof, radar shadow, layover and double bounce; return its extent."""
+        shadow_mask = sweep_x(footprint, shadow) & ~footprint
+        layover_mask = sweep_x(footprint, -layover) & ~footprint
+        self.paint(footprint, "roof")
+        self.paint(shadow_mask, "shadow", jitter_db=1.5)
+        self.add(layover_mask, "wall")
+        self.paint(near_range_edge(footprint | layover_mask, edge_width), "double_bounce", jitter_db=2.0)
+        return footprint | shadow_mask | layover_mask
+
+
+# --------------------------------------------------------------------------------------------------------
+# Urban scenes
+# --------------------------------------------------------------------------------------------------------
+
+
+def _urban_background(s: _Scene) -> None:
+    """Fields of bare soil and vegetation with a random vegetated share (the canvas of every class)."""
+    rng, n, f = s.rng, s.size, s.f
+    field_noise = smooth_noise(rng, n, 12.0 * f)
+    veg = field_noise > np.quantile(field_noise, 1.0 - rng.uniform(0.1, 0.7))
+    s.paint(~veg, "soil", tex=texture(rng, n, 6.0 * f, 1.5))
+    s.paint(veg, "vegetation", tex=texture(rng, n, 4.0 * f, 1.5))
+
+
+def _blobs(s: _Scene, allowed: np.ndarray, fraction: float, corr: float) -> np.ndarray:
+    """Irregular blobs covering about ``fraction`` of the chip, only where ``allowed``."""
+    count = int(round(fraction * s.size * s.size))
+    if count <= 0 or not allowed.any():
+        return np.zeros_like(allowed)
+    noise = smooth_noise(s.rng, s.size, corr)[allowed]
+    count = min(count, noise.size)
+    out = np.zeros_like(allowed)
+    out[allowed] = noise >= np.partition(noise, noise.size - count)[noise.size - count]
+    return out
+
+
+def _urban_distractors(s: _Scene, evidence: np.ndarray) -> None:
+    """Clutter common to all classes, added outside the evidence until the scene's share of dark,
+    textured-vegetation and bright pixels reaches targets drawn independently of the class.
+
+    This is what makes global brightness statistics uninformative: a water or airport scene is not darker,
+    and a dense residential scene not brighter, than any other scene on average; only the structure differs.
+    """
+    rng, n, f = s.rng, s.size, s.f
+    free = ~dilate(evidence, 2)
+    vv_db = 10.0 * np.log10(s.sigma[0])
+    # Dark: smooth wet fields, ponds, parking lots (calm and specular surfaces), as irregular blobs.
+    need = rng.uniform(0.05, 0.45) - float((vv_db < -17.0).mean())
+    dark = _blobs(s, free & (vv_db >= -17.0), need, rng.uniform(4.0, 10.0) * f)
+    vv = rng.uniform(-28.0, -18.0)
+    s.paint_db(dark, vv, vv - rng.uniform(5.0, 7.0), tex=texture(rng, n, 6.0 * f, 1.0))
+    # Textured vegetation: tree clumps and woods with crown texture.
+    need = rng.uniform(0.0, 0.35) - float(s.textured.mean())
+    woods = _blobs(s, free & ~dark, need, rng.uniform(3.0, 8.0) * f)
+    s.paint(woods, "forest", tex=texture(rng, n, 1.0 * f, 3.0))
+    # Bright: industrial yards and metal clutter, as small rough patches.
+    vv_db = 10.0 * np.log10(s.sigma[0])
+    need = rng.uniform(0.0, 0.12) - float((vv_db > -3.0).mean())
+    bright = _blobs(s, free & ~dark & ~woods, need, rng.uniform(1.0, 2.5) * f)
+    vv = rng.uniform(-2.0, 3.0)
+    s.paint_db(bright, vv, vv - rng.uniform(9.0, 12.0), tex=texture(rng, n, 0.5, 4.0))
+    k = rng.integers(0, 25)  # isolated point scatterers: poles, cars, corner reflectors
+    s.points(rng.uniform(0, n, k), rng.uniform(0, n, k), "point", spread_db=6.0)
+
+
+def _airport(s: _Scene) -> np.ndarray:
+    rng, n, f = s.rng, s.size, s.f
+    angle = rng.uniform(0, math.pi)
+    cx, cy = n / 2 + rng.uniform(-0.2, 0.2, 2) * n
+    half_w = rng.uniform(3.0, 4.5) * f
+    runway = rect(n, cx, cy, 2 * n, half_w, angle)
+    gap = half_w + rng.uniform(8.0, 13.0) * f
+    side = rng.choice([-1.0, 1.0])
+    tx, ty = cx - side * gap * math.sin(angle), cy + side * gap * math.cos(angle)
+    taxiway = rect(n, tx, ty, rng.uniform(0.25, 0.45) * n, 1.5 * f, angle)
+    s.paint(runway | taxiway, "asphalt", jitter_db=2.0)
+    # Edge lights: a dotted line of point scatterers along both edges of the runway.
+    t = np.arange(-n, n, rng.uniform(4.0, 6.0) * f)
+    xs, ys = [], []
+    for sgn in (-1.0, 1.0):
+        off = sgn * (half_w + 1.0)
+        xs.append(cx + t * math.cos(angle) - off * math.sin(angle))
+        ys.append(cy + t * math.sin(angle) + off * math.cos(angle))
+    xs, ys = np.concatenate(xs), np.concatenate(ys)
+    inside = (xs >= 0) & (xs < n) & (ys >= 0) & (ys < n)
+    lights = s.points(xs[inside], ys[inside], "metal", spread_db=2.0)
+    return runway | taxiway | lights
+
+
+def _highway(s: _Scene) -> np.ndarray:
+    rng, n, f = s.rng, s.size, s.f
+    evidence = np.zeros((n, n), bool)
+    for _road in range(1 + int(rng.random() < 0.4)):
+        angle = rng.uniform(0, math.pi)
+        cx, cy = n / 2 + rng.uniform(-0.25, 0.25, 2) * n
+        u, v = rotated_coords(n, cx, cy, angle)
+        v = v - rng.uniform(-0.006, 0.006) / f * u * u  # a gentle curve
+        half_w = rng.uniform(2.0, 3.0) * f
+        carriage = np.abs(v) <= half_w
+        rails = (np.abs(v) > half_w) & (np.abs(v) <= half_w + 1.0)
+        median = np.abs(v) <= 0.5
+        s.paint(carriage, "asphalt", jitter_db=2.0)
+        s.paint(rails | median, "metal", jitter_db=2.0)
+        k = rng.integers(2, 8)
+        idx = rng.choice(np.flatnonzero(carriage), size=min(k, int(carriage.sum())), replace=False)
+        s.points(idx % n, idx // n, "point", spread_db=3.0)
+        evidence |= carriage | rails
+    return evidence
+
+
+def _railway(s: _Scene) -> np.ndarray:
+    rng, n, f = s.rng, s.size, s.f
+    angle = rng.uniform(0, math.pi)
+    cx, cy = n / 2 + rng.uniform(-0.25, 0.25, 2) * n
+    u, v = rotated_coords(n, cx, cy, angle)
+    tracks = int(rng.integers(2, 5))
+    pitch = rng.uniform(4.5, 6.0) * f
+    half_bed = tracks * pitch / 2 + 1.5 * f
+    bed = np.abs(v) <= half_bed
+    s.paint(bed, "gravel")
+    rails = np.zeros((n, n), bool)
+    for k in range(tracks):
+        centre = (k - (tracks - 1) / 2) * pitch
+        for r in (-1.0, 1.0):
+            rails |= np.abs(v - centre - r * 1.2 * f) <= 0.5
+    s.paint(rails, "metal", jitter_db=1.5)
+    t = np.arange(-n, n, rng.uniform(6.0, 9.0) * f)  # catenary masts along one side
+    off = half_bed - 0.5
+    xs = cx + t * math.cos(angle) - off * math.sin(angle)
+    ys = cy + t * math.sin(angle) + off * math.cos(angle)
+    inside = (xs >= 0) & (xs < n) & (ys >= 0) & (ys < n)
+    s.points(xs[inside], ys[inside], "point", spread_db=2.0)
+    return bed
+
+
+def _water(s: _Scene) -> np.ndarray:
+    rng, n, f = s.rng, s.size, s.f
+    u, v = rotated_coords(n, *(n / 2 + rng.uniform(-0.15, 0.15, 2) * n), rng.uniform(0, math.pi))
+    meander = rng.uniform(3.0, 10.0) * f * np.sin(u / (rng.uniform(10.0, 20.0) * f) + rng.uniform(0, 6.3))
+    bank = 1.5 * f * smooth_noise(rng, n, 3.0 * f)
+    water = np.abs(v - meander + bank) <= rng.uniform(8.0, 15.0) * f
+    s.paint(water, "water", tex=texture(rng, n, 8.0 * f, 1.0))
+    k = rng.integers(0, 4)  # boats
+    idx = rng.choice(np.flatnonzero(water), size=k, replace=False)
+    s.points(idx % n, idx // n, "point")
+    return water
+
+
+def _vegetation(s: _Scene) -> np.ndarray:
+    """Crop parcels: straight-edged fields, each with its own crop (level) and row direction."""
+    rng, n, f = s.rng, s.size, s.f
+    region, u, v, _ = _district(s)
+    pitch = rng.uniform(14.0, 22.0) * f
+    cell = np.floor(u / pitch) * 1000 + np.floor(v / pitch)
+    hashed = (np.sin(cell * 78.233 + rng.uniform(0, 100)) * 43758.5453) % 1.0
+    level_db = -13.0 + 7.0 * hashed  # VV from -13 to -6 dB, one crop per parcel
+    period = rng.uniform(2.5, 4.0) * f
+    rows = np.where(hashed * 10 % 1.0 > 0.5, u, v)
+    tex = (1.0 + 0.6 * np.sin(2 * math.pi * rows / period)) * texture(rng, n, 0.5, 1.5)
+    boundary = ((u % pitch) < 1.0) | ((v % pitch) < 1.0)  # tracks and hedges between parcels
+    for c, offset in enumerate((0.0, -rng.uniform(4.5, 6.0))):
+        s.sigma[c][region] = (10 ** ((level_db + offset) / 10) * tex)[region]
+    s.paint(region & boundary, "soil")
+    s.textured |= region
+    return region
+
+
+def _single_building(s: _Scene) -> np.ndarray:
+    rng, n, f = s.rng, s.size, s.f
+    a, b = rng.uniform(8.0, 15.0) * f, rng.uniform(6.0, 11.0) * f
+    cx, cy = rng.uniform(0.3, 0.7, 2) * n
+    footprint = rect(n, cx, cy, a, b, rng.uniform(0, math.pi))
+    extent = s.building(footprint, rng.uniform(3.0, 6.0) * f, rng.uniform(4.0, 8.0) * f, edge_width=2)
+    k = rng.integers(3, 8)  # roof furniture
+    idx = rng.choice(np.flatnonzero(footprint), size=k, replace=False)
+    s.points(idx % n, idx // n, "metal")
+    return extent
+
+
+def _high_buildings(s: _Scene) -> np.ndarray:
+    rng, n, f = s.rng, s.size, s.f
+    extent = np.zeros((n, n), bool)
+    ccx, ccy = rng.uniform(0.35, 0.65, 2) * n
+    for _ in range(rng.integers(3, 6)):
+        cx, cy = ccx + rng.uniform(-25, 25) * f, ccy + rng.uniform(-25, 25) * f
+        half = rng.uniform(2.5, 4.5) * f
+        footprint = rect(n, cx, cy, half, half * rng.uniform(0.7, 1.0), rng.uniform(0, math.pi))
+        extent |= s.building(footprint, rng.uniform(9.0, 16.0) * f, rng.uniform(9.0, 16.0) * f)
+    return extent
+
+
+def _district(s: _Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """A rotated district and its frame, shared by the two residential classes."""
+    rng, n = s.rng, s.size
+    angle = rng.uniform(0, math.pi / 2)
+    cx, cy = rng.uniform(0.35, 0.65, 2) * n
+    u, v = rotated_coords(n, cx, cy, angle)
+    region = (np.abs(u) <= rng.uniform(0.22, 0.35) * n) & (np.abs(v) <= rng.uniform(0.22, 0.35) * n)
+    return region, u, v, angle
+
+
+def _dense_residential(s: _Scene) -> np.ndarray:
+    rng, f = s.rng, s.f
+    region, u, v, _ = _district(s)
+    pitch = rng.uniform(5.0, 7.0) * f
+    width = pitch - rng.uniform(1.5, 2.5) * f
+    cell = np.floor(u / pitch) * 1000 + np.floor(v / pitch)
+    keep = (np.sin(cell * 12.9898 + rng.uniform(0, 100)) * 43758.5453) % 1.0 > 0.12  # 12% empty lots
+    footprint = region & ((u % pitch) < width) & ((v % pitch) < width) & keep
+    s.paint(region & ~footprint, "soil", jitter_db=1.0)
+    s.building(footprint, 1.0 * f, 1.5 * f)
+    return region
+
+
+def _general_residential(s: _Scene) -> np.ndarray:
+    rng, n, f = s.rng, s.size, s.f
+    region, u, v, angle = _district(s)
+    s.paint(region, "vegetation", tex=texture(rng, n, 1.5 * f, 2.0))  # gardens
+    extent = np.zeros((n, n), bool)
+    idx = np.flatnonzero(region)
+    for p in rng.choice(idx, size=min(int(rng.integers(8, 15)), idx.size), replace=False):
+        a, b = rng.uniform(2.5, 4.5) * f, rng.uniform(2.0, 3.5) * f
+        footprint = rect(n, p % n, p // n, a, b, angle + rng.uniform(-0.2, 0.2))
+        extent |= s.building(footprint, 1.5 * f, 2.5 * f)
+    return dilate(extent, 1)
+
+
+def _storage_area(s: _Scene) -> np.ndarray:
+    rng, n, f = s.rng, s.size, s.f
+    radius = rng.uniform(4.0, 6.5) * f
+    pitch = radius * rng.uniform(2.4, 3.0)
+    nx, ny = rng.integers(2, 4, 2)
+    angle = rng.uniform(0, math.pi / 2)
+    cx, cy = n / 2 + rng.uniform(-0.12, 0.12, 2) * n
+    c, si = math.cos(angle), math.sin(angle)
+    extent = np.zeros((n, n), bool)
+    for i in range(nx):
+        for j in range(ny):
+            du, dv = (i - (nx - 1) / 2) * pitch, (j - (ny - 1) / 2) * pitch
+            tank = disk(n, cx + du * c - dv * si, cy + du * si + dv * c, radius * rng.uniform(0.85, 1.0))
+            shadow = sweep_x(tank, rng.uniform(2.0, 4.0) * f) & ~tank
+            s.paint(tank, "tank_roof", jitter_db=1.0)
+            s.paint(shadow, "shadow")
+            s.paint(near_range_edge(tank, 2), "double_bounce", jitter_db=1.5)
+            extent |= tank | shadow
+    return extent
+
+
+_URBAN_PAINTERS: dict[str, Callable[[_Scene], np.ndarray]] = {
+    "Airport": _airport,
+    "DenseResidential": _dense_residential,
+    "GeneralResidential": _general_residential,
+    "HighBuildings": _high_buildings,
+    "Highway": _highway,
+    "Railway": _railway,
+    "SingleBuilding": _single_building,
+    "StorageArea": _storage_area,
+    "Vegetation": _vegetation,
+    "Water": _water,
+}
+
+
+def _image_rngs(kind: str, seed: int, index: int, speckle_seed: int | None) -> tuple:
+    """Independent random streams per image: one for the scene, one for its speckle realisation."""
+    tag = sum(ord(ch) for ch in kind)
+    scene = np.random.default_rng([seed, index, tag, 0])
+    speck = np.random.default_rng([seed, index, tag, 1] + ([] if speckle_seed is None else [2, speckle_seed]))
+    return scene, speck
+
+
+def render_urban(label: int, size: int, seed: int, index: int, looks: float = 4.4,
+                 speckle_seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One urban scene of class ``label``: (speckled image (2, H, W), clean scene (2, H, W), evidence mask)."""
+    rng, speck_rng = _image_rngs("urban", seed, index, speckle_seed)
+    scene = _Scene(size, rng, n_channels=2)
+    _urban_background(scene)
+    evidence = _URBAN_PAINTERS[URBAN_CLASSES[label]](scene)
+    _urban_distractors(scene, evidence)
+    gain = rng.uniform(-3.0, 3.0) + np.array([0.0, rng.uniform(-1.0, 1.0)], np.float32)
+    clean = scene.sigma * np.power(10.0, gain / 10.0).astype(np.float32)[:, None, None]
+    image = sar.speckle(clean, looks, speck_rng)
+    return image, clean.astype(np.float32), evidence
+
+
+# --------------------------------------------------------------------------------------------------------
+# Vehicle-like targets (MSTAR-like chips: one channel, X-band spotlight, single look)
+# --------------------------------------------------------------------------------------------------------
+
+# Per class: body half-length and half-width (pixels at 128 x 128, about 0.3 m), height (shadow length),
+# and the parts: ("pt", u, v) point, ("line", u0, v0, u1, v1) line, ("ring", u, v, r) ring, ("disk", u, v, r),
+# in body units (u, v in [-1, 1] span the body; r in units of the half-width).
+_TARGET_SHAPES: dict[str, dict] = {
+    "box_truck": dict(L=24, W=10, h=12, parts=[("pt", -1, -1), ("pt", -1, 1), ("pt", 1, -1), ("pt", 1, 1),
+                                                ("line", 0.45, -1, 0.45, 1)]),
+    "tanker": dict(L=26, W=9, h=9, parts=[("line", -0.85, 0, 0.5, 0), ("pt", 0.8, -0.9), ("pt", 0.8, 0.9)]),
+    "turret_tracked": dict(L=20, W=11, h=8, parts=[("ring", -0.1, 0, 0.55), ("line", -0.1, 0, 1.7, 0)]),
+    "low_tracked": dict(L=20, W=11, h=6, parts=[("pt", u, s) for u in np.linspace(-0.9, 0.9, 6)
+                                                 for s in (-0.95, 0.95)]),
+    "six_wheeler": dict(L=22, W=8, h=9, parts=[("pt", u, s) for u in (-0.7, -0.35, 0.7) for s in (-1.1, 1.1)]),
+    "eight_wheeler": dict(L=28, W=9, h=10, parts=[("pt", u, s) for u in (-0.75, -0.45, 0.45, 0.75)
+                                                   for s in (-1.1, 1.1)]),
+    "launcher": dict(L=24, W=10, h=14, parts=[("line", -0.9, -0.35, 0.95, -0.35),
+                                              ("line", -0.9, 0.35, 0.95, 0.35)]),
+    "dish_carrier": dict(L=16, W=9, h=16, parts=[("disk", -0.45, 0, 0.8), ("pt", 0.6, 0)]),
+    "dozer": dict(L=14, W=12, h=8, parts=[("line", 1.2, -1.2, 1.2, 1.2), ("pt", -0.8, 0)]),
+    "compact_van": dict(L=12, W=7, h=7, parts=[("pt", 1, -1), ("pt", 1, 1)]),
+}
+
+
+def _target_scene(s: _Scene, label: int) -> tuple[np.ndarray, np.ndarray]:
+    """Clutter, distractors and one target of class ``label``; returns (target mask, shadow mask)."""
+    rng, n = s.rng, s.size
+    f = n / 128.0
+    s.sigma[0] = 10 ** (-16.0 / 10) * texture(rng, n, 2.0 * f, 2.5) * texture(rng, n, 14.0 * f, 1.5)
+    for _ in range(rng.integers(0, 4)):  # bushes and berms: brighter clutter clumps
+        cx, cy = rng.uniform(0, n, 2)
+        clump = disk(n, cx, cy, rng.uniform(3.0, 8.0) * f)
+        s.sigma[0][clump] *= 10 ** (rng.uniform(3.0, 7.0) / 10)
+    k = rng.integers(0, 8)  # rocks, posts: isolated point scatterers
+    s.points(rng.uniform(0, n, k), rng.uniform(0, n, k), "point", spread_db=5.0)
+
+    shape = _TARGET_SHAPES[TARGET_CLASSES[label]]
+    half_len, half_wid = shape["L"] * f * rng.uniform(0.93, 1.07), shape["W"] * f * rng.uniform(0.93, 1.07)
+    shadow_len = shape["h"] * f * rng.uniform(0.9, 1.2)
+    reach = 1.75 * half_len  # the longest part (a barrel) reaches about this far from the centre
+    margin = reach + 2
+    cx = rng.uniform(margin, n - margin - shadow_len)
+    cy = rng.uniform(margin, n - margin)
+    angle = rng.uniform(0, 2 * math.pi)
+    c, si = math.cos(angle), math.sin(angle)
+
+    def to_xy(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        uu, vv = np.asarray(u) * half_len, np.asarray(v) * half_wid
+        return cx + uu * c - vv * si, cy + uu * si + vv * c
+
+    body = rect(n, cx, cy, half_len, half_wid, angle)
+    parts = np.zeros((n, n), bool)
+    for part in shape["parts"]:
+        kind = part[0]
+        if kind == "pt":
+            xs, ys = to_xy(np.array([part[1]]), np.array([part[2]]))
+        elif kind == "line":
+            t = np.linspace(0, 1, int(4 * max(half_len, half_wid)))
+            xs, ys = to_xy(part[1] + t * (part[3] - part[1]), part[2] + t * (part[4] - part[2]))
+        else:  # ring or disk, radius in half-widths
+            r = part[3] * half_wid / half_len
+            if kind == "ring":
+                t = np.linspace(0, 2 * math.pi, 40)
+                xs, ys = to_xy(part[1] + r * np.cos(t), part[2] + r * np.sin(t) * half_len / half_wid)
+            else:
+                m = disk(n, *to_xy(part[1], part[2]), part[3] * half_wid)
+                ys, xs = np.nonzero(m)
+        xs = np.concatenate([xs, xs + 0.5 * c])  # two pixels thick along the body axis
+        ys = np.concatenate([ys, ys + 0.5 * si])
+        parts |= s.points(xs, ys, "point", spread_db=3.0)
+    target = body | parts
+    shadow = sweep_x(target, shadow_len) & ~target
+    s.sigma[0][shadow] = 10 ** (-30.0 / 10) * rng.uniform(0.7, 1.4)
+    s.sigma[0][body] = 10 ** (rng.uniform(-5.0, -1.0) / 10) * texture(rng, n, 1.0, 4.0)[body]
+    k = rng.integers(6, 14)  # random bright facets all over the body
+    idx = rng.choice(np.flatnonzero(body), size=min(k, int(body.sum())), replace=False)
+    s.points(idx % n, idx // n, "point", spread_db=6.0)
+    s.points(*np.nonzero(parts)[::-1], "point", spread_db=3.0)  # the class's parts stay on top
+    return target, shadow
+
+
+def render_target(label: int, size: int, seed: int, index: int, looks: float = 1.0,
+                  speckle_seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One target chip of class ``label``: (speckled image (1, H, W), clean (1, H, W), target mask, shadow)."""
+    rng, speck_rng = _image_rngs("targets", seed, index, speckle_seed)
+    scene = _Scene(size, rng, n_channels=1)
+    target, shadow = _target_scene(scene, label)
+    clean = scene.sigma * np.float32(10 ** (rng.uniform(-3.0, 3.0) / 10))
+    return sar.speckle(clean, looks, speck_rng), clean.astype(np.float32), target, shadow
+
+
+def mask_box(mask: np.ndarray) -> np.ndarray:
+    """Inclusive bounding box (x0, y0, x1, y1) of the True pixels of a 2-D mask; (-1, -1, -1, -1) if empty."""
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return np.array([-1, -1, -1, -1], np.int64)
+    return np.array([xs.min(), ys.min(), xs.max(), ys.max()], np.int64)
