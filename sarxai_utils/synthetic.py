@@ -16,22 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.fft
 
 from . import sar
+from .readers import OPENSARURBAN_CLASSES
 
 GENERATOR_VERSION = "1.0"
-URBAN_CLASSES: tuple[str, ...] = (
-    "Airport",
-    "DenseResidential",
-    "GeneralResidential",
-    "HighBuildings",
-    "Highway",
-    "Railway",
-    "SingleBuilding",
-    "StorageArea",
-    "Vegetation",
-    "Water",
-)
+URBAN_CLASSES: tuple[str, ...] = OPENSARURBAN_CLASSES  # the embedded scenes mimic the real dataset
 TARGET_CLASSES: tuple[str, ...] = (
     "box_truck",
     "tanker",
@@ -112,9 +103,13 @@ def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=64)
 def _gauss_transfer(size: int, corr: float) -> np.ndarray:
-    f = np.fft.fftfreq(size).astype(np.float32)
-    fy, fx = np.meshgrid(f, np.fft.rfftfreq(size).astype(np.float32), indexing="ij")
-    return np.exp(-2.0 * (math.pi * corr) ** 2 * (fx**2 + fy**2)).astype(np.float32)
+    """Gaussian low-pass transfer function on the rfft2 grid, scaled so that filtered white noise has unit variance."""
+    f = np.fft.fftfreq(size)
+    fy, fx = np.meshgrid(f, np.fft.rfftfreq(size), indexing="ij")
+    transfer = np.exp(-2.0 * (math.pi * corr) ** 2 * (fx**2 + fy**2))
+    full_fy, full_fx = np.meshgrid(f, f, indexing="ij")
+    power = np.mean(np.exp(-4.0 * (math.pi * corr) ** 2 * (full_fx**2 + full_fy**2)))
+    return (transfer / math.sqrt(power)).astype(np.float32)
 
 
 def smooth_noise(rng: np.random.Generator, size: int, corr: float) -> np.ndarray:
@@ -122,10 +117,8 @@ def smooth_noise(rng: np.random.Generator, size: int, corr: float) -> np.ndarray
     white = rng.standard_normal((size, size), dtype=np.float32)
     if corr <= 0.3:
         return white
-    out = np.fft.irfft2(np.fft.rfft2(white) * _gauss_transfer(size, float(corr)), s=(size, size))
-    out -= out.mean()
-    std = out.std()
-    return (out / std if std > 0 else out).astype(np.float32)
+    spectrum = scipy.fft.rfft2(white) * _gauss_transfer(size, round(2.0 * corr) / 2.0)  # 0.5 px steps: cached
+    return scipy.fft.irfft2(spectrum, s=(size, size)).astype(np.float32, copy=False)
 
 
 def texture(rng: np.random.Generator, size: int, corr: float, db_std: float) -> np.ndarray:

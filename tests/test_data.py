@@ -1,0 +1,196 @@
+"""The embedded datasets: the public contract, determinism, physics, caching and bad arguments."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from sarxai_utils import data, sar, synthetic
+from sarxai_utils.cache import entry_paths
+
+
+@pytest.fixture(scope="module")
+def urban():
+    return data.synthetic_urban(3, 64, seed=0, keep_clean=True, cache=False, progress=False)
+
+
+@pytest.fixture(scope="module")
+def targets():
+    return data.synthetic_targets(3, 96, seed=0, keep_clean=True, cache=False, progress=False)
+
+
+def test_urban_contract(urban):
+    assert urban.images.shape == (30, 2, 64, 64) and urban.images.dtype == np.float32
+    assert urban.labels.dtype == np.int64 and urban.labels.shape == (30,)
+    assert urban.masks.shape == (30, 64, 64) and urban.masks.dtype == bool
+    assert urban.classes == list(data.URBAN_CLASSES) and len(urban.classes) == 10
+    assert np.bincount(urban.labels).tolist() == [3] * 10
+    assert np.isfinite(urban.images).all() and (urban.images > 0).all()
+    assert urban.polarizations == ("VV", "VH")
+    assert all(m.sum() > 0 for m in urban.masks), "every scene has evidence"
+    assert all(m.mean() < 0.9 for m in urban.masks), "evidence is a region, not the whole scene"
+
+
+def test_opensarurban_class_names_match_the_reader():
+    from sarxai_utils.readers import OPENSARURBAN_CLASSES
+
+    assert tuple(data.URBAN_CLASSES) == tuple(OPENSARURBAN_CLASSES)
+
+
+def test_targets_contract(targets):
+    n, size = 30, 96
+    assert targets.images.shape == (n, 1, size, size) and targets.images.dtype == np.float32
+    assert targets.boxes.shape == (n, 4) and np.issubdtype(targets.boxes.dtype, np.integer)
+    assert targets.masks.shape == (n, size, size) and targets.shadow_masks.shape == (n, size, size)
+    assert len(targets.classes) == 10 and targets.classes == list(data.TARGET_CLASSES)
+    for i in range(n):
+        x0, y0, x1, y1 = targets.boxes[i]
+        assert 0 <= x0 <= x1 < size and 0 <= y0 <= y1 < size
+        ys, xs = np.nonzero(targets.masks[i])
+        assert (xs.min(), ys.min(), xs.max(), ys.max()) == (x0, y0, x1, y1), "box = inclusive bounds of the mask"
+        assert targets.shadow_masks[i].sum() > 0
+        assert not (targets.shadow_masks[i] & targets.masks[i]).any()
+
+
+def test_target_names_are_generic():
+    real_vehicles = {"t72", "bmp2", "btr70", "btr60", "2s1", "brdm2", "d7", "t62", "zil131", "zsu234"}
+    assert not {c.lower().replace("_", "") for c in data.TARGET_CLASSES} & real_vehicles
+
+
+def test_targets_are_not_always_centred():
+    t = data.synthetic_targets(6, 128, seed=3, cache=False, progress=False)
+    centres = (t.boxes[:, :2] + t.boxes[:, 2:]) / 2.0
+    assert np.abs(centres - 63.5).max() > 20, "some targets sit far from the centre"
+    assert centres.std(axis=0).min() > 8
+
+
+def test_shadow_falls_away_from_the_sensor(targets):
+    # The sensor looks from the left: the shadow's centre lies to the right of the target's.
+    for i in range(len(targets)):
+        tx = np.nonzero(targets.masks[i])[1].mean()
+        sx = np.nonzero(targets.shadow_masks[i])[1].mean()
+        assert sx > tx
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    a = data.synthetic_urban(1, 48, seed=5, cache=False, progress=False)
+    b = data.synthetic_urban(1, 48, seed=5, cache=False, progress=False)
+    c = data.synthetic_urban(1, 48, seed=6, cache=False, progress=False)
+    assert np.array_equal(a.images, b.images) and np.array_equal(a.masks, b.masks)
+    assert not np.array_equal(a.images, c.images)
+
+
+def test_speckle_seed_keeps_scene_and_changes_speckle():
+    base = data.synthetic_urban(1, 64, seed=1, keep_clean=True, cache=False, progress=False)
+    same = data.synthetic_urban(1, 64, seed=1, keep_clean=True, speckle_seed=7, cache=False, progress=False)
+    again = data.synthetic_urban(1, 64, seed=1, keep_clean=True, speckle_seed=7, cache=False, progress=False)
+    assert np.array_equal(base.clean, same.clean) and np.array_equal(base.masks, same.masks)
+    assert np.array_equal(same.images, again.images)
+    assert not np.allclose(base.images, same.images)
+    ratio = (same.images / same.clean).ravel()
+    assert ratio.mean() == pytest.approx(1.0, abs=0.02)
+    assert sar.equivalent_number_of_looks(ratio) == pytest.approx(4.4, rel=0.06)
+
+
+def test_targets_are_single_look(targets):
+    ratio = (targets.images / targets.clean).ravel()
+    assert sar.equivalent_number_of_looks(ratio) == pytest.approx(1.0, rel=0.06)
+
+
+def test_vh_weaker_than_vv_and_relatively_strong_for_vegetation(urban):
+    vv, vh = urban.clean[:, 0].mean(axis=(1, 2)), urban.clean[:, 1].mean(axis=(1, 2))
+    assert (vh < vv).all()
+
+    def ratio_db(name: str) -> float:
+        js = np.flatnonzero(urban.labels == urban.classes.index(name))
+        return float(np.mean([10 * np.log10(urban.clean[j, 0][urban.masks[j]].mean()
+                                            / urban.clean[j, 1][urban.masks[j]].mean()) for j in js]))
+
+    veg = ratio_db("Vegetation")
+    for built in ("DenseResidential", "SingleBuilding", "StorageArea", "HighBuildings"):
+        assert ratio_db(built) > veg + 2.0, built
+
+
+def test_water_evidence_is_dark_and_building_evidence_has_double_bounce(urban):
+    for j in np.flatnonzero(urban.labels == urban.classes.index("Water")):
+        water_db = sar.to_db(urban.clean[j, 0][urban.masks[j]])
+        assert np.median(water_db) < -18
+    for name in ("DenseResidential", "SingleBuilding"):
+        for j in np.flatnonzero(urban.labels == urban.classes.index(name)):
+            assert sar.to_db(urban.clean[j, 0][urban.masks[j]]).max() > 0, "double bounce above 0 dB in VV"
+
+
+def test_global_brightness_does_not_give_the_class_away():
+    # A nearest-centroid classifier on the scene's mean and spread of dB per channel stays weak.
+    def features(ds):
+        db = sar.to_db(ds.images)
+        return np.concatenate([db.mean(axis=(2, 3)), db.std(axis=(2, 3))], axis=1)
+
+    train = data.synthetic_urban(20, 64, seed=11, cache=False, progress=False)
+    test = data.synthetic_urban(10, 64, seed=12, cache=False, progress=False)
+    ftr, fte = features(train), features(test)
+    mu, sd = ftr.mean(0), ftr.std(0)
+    centroids = np.stack([((ftr - mu) / sd)[train.labels == k].mean(0) for k in range(10)])
+    distances = ((((fte - mu) / sd)[:, None, :] - centroids[None]) ** 2).sum(-1)
+    pred = np.argmin(distances, axis=1)
+    accuracy = float((pred == test.labels).mean())
+    assert accuracy < 0.4, f"global brightness statistics classify {accuracy:.0%} of scenes"
+
+
+def test_subset_keeps_everything(targets):
+    sub = targets.subset([0, 5])
+    assert len(sub) == 2 and sub.boxes.shape == (2, 4) and sub.shadow_masks.shape[0] == 2
+    assert np.array_equal(sub.images[1], targets.images[5]) and sub.classes == targets.classes
+
+
+def test_mask_box_of_empty_mask():
+    assert synthetic.mask_box(np.zeros((4, 4), bool)).tolist() == [-1, -1, -1, -1]
+    m = np.zeros((5, 6), bool)
+    m[1:3, 2:5] = True
+    assert synthetic.mask_box(m).tolist() == [2, 1, 4, 2]
+
+
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [({"n_per_class": 0}, "n_per_class"), ({"n_per_class": 1.5}, "n_per_class"), ({"size": 8}, "size"),
+     ({"seed": -1}, "seed"), ({"looks": float("nan")}, "looks"), ({"looks": 0}, "looks")],
+)
+def test_bad_arguments_name_the_argument(kwargs, word):
+    args = {"n_per_class": 1, "size": 64, "seed": 0, "cache": False, "progress": False} | kwargs
+    with pytest.raises(ValueError, match=word):
+        data.synthetic_urban(**args)
+    with pytest.raises(ValueError, match=word):
+        data.synthetic_targets(**args)
+
+
+def test_cache_is_used_and_keyed_by_settings(tmp_path, monkeypatch):
+    first = data.synthetic_urban(1, 48, seed=2, cache=tmp_path, progress=False)
+    monkeypatch.setattr(data, "render_urban", lambda *a, **k: (_ for _ in ()).throw(AssertionError("regenerated")))
+    second = data.synthetic_urban(1, 48, seed=2, cache=tmp_path, progress=False)
+    assert np.array_equal(first.images, second.images) and np.array_equal(first.masks, second.masks)
+    with pytest.raises(AssertionError, match="regenerated"):
+        data.synthetic_urban(1, 48, seed=3, cache=tmp_path, progress=False)  # other settings, other entry
+
+
+def test_corrupt_cache_is_rebuilt_not_used(tmp_path):
+    first = data.synthetic_targets(1, 64, seed=2, cache=tmp_path, progress=False)
+    params = {k: v for k, v in first.params.items() if k != "kind"}
+    npz, manifest = entry_paths(tmp_path, "synthetic-targets", params)
+    assert npz.exists() and manifest.exists()
+    raw = bytearray(npz.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    npz.write_bytes(bytes(raw))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = data.synthetic_targets(1, 64, seed=2, cache=tmp_path, progress=False)
+    assert any("sha256" in str(w.message) and str(npz) in str(w.message) for w in caught)
+    assert np.array_equal(first.images, again.images) and np.array_equal(first.boxes, again.boxes)
+
+
+def test_default_cache_lives_in_the_data_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("SARXAI_DATA", str(tmp_path / "d"))
+    data.synthetic_urban(1, 40, seed=0, progress=False)
+    assert list((tmp_path / "d" / "cache").glob("synthetic-urban-*.npz"))
+    assert list((tmp_path / "d" / "cache").glob("synthetic-urban-*.json"))
