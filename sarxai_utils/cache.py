@@ -23,7 +23,7 @@ from .errors import CacheError
 
 def cache_key(kind: str, params: dict[str, Any]) -> str:
     """A short stable hash of the kind and parameters (JSON with sorted keys)."""
-    text = json.dumps({"kind": kind, **params}, sort_keys=True, default=str)
+    text = json.dumps({"kind": kind, "params": params}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -68,6 +68,8 @@ def load_entry(directory: Path, kind: str, params: dict[str, Any]) -> dict[str, 
         manifest = json.loads(manifest_path.read_text())
     except (OSError, ValueError) as err:
         raise CacheError(f"cache manifest {manifest_path} is unreadable: {err}") from err
+    if not isinstance(manifest, dict):
+        raise CacheError(f"cache manifest {manifest_path} is not a JSON object")
     if manifest.get("kind") != kind or manifest.get("params") != json.loads(json.dumps(params, default=str)):
         raise CacheError(f"cache manifest {manifest_path} was written for other settings")
     if not data_path.exists():

@@ -7,6 +7,7 @@ Every notebook reads its sizes from ``config.load(PROFILE)``; nothing else in th
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,9 +101,14 @@ def load(name: str = "auto", **overrides: Any) -> Profile:
     unknown = set(overrides) - {f.name for f in dataclasses.fields(Profile)}
     if unknown:
         raise ProfileError(f"unknown profile setting(s) {sorted(unknown)}; known: {list(profile.as_dict())}")
+    types = {f.name: f.type for f in dataclasses.fields(Profile)}
     for key, value in overrides.items():
-        if key not in ("name", "description") and (not isinstance(value, (int, float)) or value <= 0):
-            raise ProfileError(f"profile setting {key}={value!r} must be a positive number")
+        if key in ("name", "description"):
+            continue
+        wanted = int if types[key] in (int, "int") else float
+        ok_type = isinstance(value, int) if wanted is int else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok_type or not math.isfinite(value) or value <= 0:
+            raise ProfileError(f"profile setting {key}={value!r} must be a positive {wanted.__name__}")
     return dataclasses.replace(profile, **overrides)
 
 
@@ -111,7 +117,8 @@ def data_dir(create: bool = True) -> Path:
     env = os.environ.get(DATA_ENV, "").strip()
     path = Path(env).expanduser() if env else REPO_ROOT / "data"
     if path.exists() and not path.is_dir():
-        raise ProfileError(f"data directory {path} (from {DATA_ENV or 'the default'}) exists but is not a folder")
+        source = f"from {DATA_ENV}" if env else "the default"
+        raise ProfileError(f"data directory {path} ({source}) exists but is not a folder")
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path

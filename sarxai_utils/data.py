@@ -16,10 +16,10 @@ from . import config
 from .cache import cached_arrays
 from .readers import MSTARFolder, OpenSARUrban, read_image, read_mstar, write_mstar
 from .synthetic import (
-    GENERATOR_VERSION,
     TARGET_CLASSES,
     URBAN_CLASSES,
     SyntheticSAR,
+    generator_version,
     mask_box,
     render_target,
     render_urban,
@@ -92,7 +92,7 @@ def _generate(kind: str, n_per_class: int, size: int, seed: int, looks: float, k
 
 def _dataset(kind: str, n_per_class: int, size: int, seed: int, looks: float, keep_clean: bool,
              speckle_seed: int | None, cache: bool | str | Path | None, progress: bool) -> SyntheticSAR:
-    params = dict(version=GENERATOR_VERSION, n_per_class=int(n_per_class), size=int(size), seed=int(seed),
+    params = dict(version=generator_version(), n_per_class=int(n_per_class), size=int(size), seed=int(seed),
                   looks=float(looks), keep_clean=bool(keep_clean), speckle_seed=speckle_seed)
     arrays = cached_arrays(
         _cache_dir(cache), f"synthetic-{kind}", params,

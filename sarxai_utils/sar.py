@@ -46,6 +46,8 @@ def normalize_db(db: np.ndarray | torch.Tensor, db_min: float = DB_MIN, db_max: 
 
 def denormalize_db(x: np.ndarray | torch.Tensor, db_min: float = DB_MIN, db_max: float = DB_MAX):
     """Inverse of :func:`normalize_db` inside the window: model input in ``[-1, 1]`` back to dB."""
+    if not db_max > db_min:
+        raise ValueError(f"db_max ({db_max}) must be larger than db_min ({db_min})")
     centre, half = (db_max + db_min) / 2.0, (db_max - db_min) / 2.0
     return x * half + centre
 
@@ -64,7 +66,9 @@ def gamma_pdf(x: np.ndarray, looks: float, mean: float = 1.0) -> np.ndarray:
     scale = mean / looks
     with np.errstate(divide="ignore", invalid="ignore"):
         logp = (looks - 1) * np.log(x) - x / scale - math.lgamma(looks) - looks * math.log(scale)
-    return np.where(x > 0, np.exp(logp), 0.0)
+    # At x = 0 the density is 1 / mean for one look (exponential law), infinite below one look, 0 above.
+    at_zero = 1.0 / mean if looks == 1 else (np.inf if looks < 1 else 0.0)
+    return np.where(x > 0, np.exp(logp), np.where(x == 0, at_zero, 0.0))
 
 
 def equivalent_number_of_looks(intensity: np.ndarray) -> float:

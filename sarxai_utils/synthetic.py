@@ -21,7 +21,7 @@ import scipy.fft
 from . import sar
 from .readers import OPENSARURBAN_CLASSES
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"  # with the hash of this file, part of every cache key (see generator_version)
 URBAN_CLASSES: tuple[str, ...] = OPENSARURBAN_CLASSES  # the embedded scenes mimic the real dataset
 TARGET_CLASSES: tuple[str, ...] = (
     "box_truck",
@@ -35,6 +35,17 @@ TARGET_CLASSES: tuple[str, ...] = (
     "dozer",
     "compact_van",
 )
+
+
+
+def generator_version() -> str:
+    """The generator's version plus a hash of this module's source: any change to the code changes cache keys."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:10]
+    return f"{GENERATOR_VERSION}+{digest}"
+
 
 # Approximate C-band backscatter of each material in dB: (VV, VH). See COURSE_DESIGN.md for the anchors.
 MATERIALS_DB: dict[str, tuple[float, float]] = {
@@ -599,8 +610,8 @@ def _target_scene(s: _Scene, label: int) -> tuple[np.ndarray, np.ndarray]:
     target = body | parts
     shadow = sweep_x(target, shadow_len) & ~target
     s.sigma[0][shadow] = 10 ** (-30.0 / 10) * rng.uniform(0.7, 1.4)
-    s.sigma[0][body] = 10 ** (rng.uniform(-5.0, -1.0) / 10) * texture(rng, n, 1.0, 4.0)[body]
-    k = rng.integers(6, 14)  # random bright facets all over the body
+    s.sigma[0][body] = 10 ** (rng.uniform(-9.0, -5.0) / 10) * texture(rng, n, 1.0, 3.0)[body]
+    k = rng.integers(4, 9)  # random bright facets all over the body
     idx = rng.choice(np.flatnonzero(body), size=min(k, int(body.sum())), replace=False)
     s.points(idx % n, idx // n, "point", spread_db=6.0)
     s.points(*np.nonzero(parts)[::-1], "point", spread_db=3.0)  # the class's parts stay on top
