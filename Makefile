@@ -1,5 +1,5 @@
 # sarxai course: `make course` runs every lesson on the embedded data, `make test` runs the tests.
-# Each target creates the virtual environment .venv first if it is missing (Python 3.10+ with pip needed).
+# Each target creates the virtual environment .venv first if it is missing (Python 3.11 with pip needed).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv

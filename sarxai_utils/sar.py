@@ -56,7 +56,7 @@ def speckle(intensity: np.ndarray, looks: float, rng: np.random.Generator) -> np
     """Multiply a clean intensity image by independent unit-mean Gamma(L, 1/L) noise (L-look speckle)."""
     if not looks > 0:
         raise ValueError(f"looks must be positive, got {looks}")
-    noise = rng.standard_gamma(looks, size=np.shape(intensity)).astype(np.float32) / np.float32(looks)
+    noise = rng.standard_gamma(looks, size=np.shape(intensity), dtype=np.float32) / np.float32(looks)
     return (intensity * noise).astype(np.float32, copy=False)
 
 

@@ -211,6 +211,7 @@ class _Scene:
         self.sigma = np.zeros((n_channels, size, size), np.float32)
         self.n_channels = n_channels
         self.textured = np.zeros((size, size), bool)  # where vegetation with crown/row texture was painted
+        self.field_texture = np.ones((size, size), np.float32)  # the background's texture, reused by distractors
 
     def level(self, material: str, jitter_db: float = 1.0) -> np.ndarray:
         """Linear backscatter of a material for each channel, with a random per-use jitter in dB."""
@@ -272,8 +273,9 @@ def _urban_background(s: _Scene) -> None:
     rng, n, f = s.rng, s.size, s.f
     field_noise = smooth_noise(rng, n, 12.0 * f)
     veg = field_noise > np.quantile(field_noise, 1.0 - rng.uniform(0.1, 0.7))
-    s.paint(~veg, "soil", tex=texture(rng, n, 6.0 * f, 1.5))
-    s.paint(veg, "vegetation", tex=texture(rng, n, 4.0 * f, 1.5))
+    s.field_texture = texture(rng, n, 5.0 * f, 1.5)  # within-field roughness and moisture variations
+    s.paint(~veg, "soil", tex=s.field_texture)
+    s.paint(veg, "vegetation", tex=s.field_texture)
 
 
 def _blobs(s: _Scene, allowed: np.ndarray, fraction: float, corr: float) -> np.ndarray:
@@ -302,7 +304,7 @@ def _urban_distractors(s: _Scene, evidence: np.ndarray) -> None:
     need = rng.uniform(0.05, 0.45) - float((vv_db < -17.0).mean())
     dark = _blobs(s, free & (vv_db >= -17.0), need, rng.uniform(4.0, 10.0) * f)
     vv = rng.uniform(-28.0, -18.0)
-    s.paint_db(dark, vv, vv - rng.uniform(5.0, 7.0), tex=texture(rng, n, 6.0 * f, 1.0))
+    s.paint_db(dark, vv, vv - rng.uniform(5.0, 7.0), tex=s.field_texture)
     # Textured vegetation: tree clumps and woods with crown texture.
     need = rng.uniform(0.0, 0.35) - float(s.textured.mean())
     woods = _blobs(s, free & ~dark, need, rng.uniform(3.0, 8.0) * f)

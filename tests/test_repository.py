@@ -1,0 +1,42 @@
+"""The set-up promises of the README and the CI script."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from sarxai_utils import config
+
+ROOT = config.REPO_ROOT
+
+
+def test_readme_first_screen_has_exactly_the_two_setup_commands():
+    text = (ROOT / "README.md").read_text()
+    first_block = re.search(r"```(?:bash)?\n(.*?)```", text, re.S)
+    assert first_block, "README has no code block"
+    assert text.index(first_block.group(0)) < 800, "the set-up commands are not on the first screen"
+    commands = [line.split("#")[0].strip() for line in first_block.group(1).splitlines() if line.split("#")[0].strip()]
+    assert commands == ["make course", "make test"]
+
+
+def test_ci_runs_the_readme_test_command():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", script, re.M)
+
+
+def test_makefile_targets_create_the_venv():
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("lab", "course", "test"):
+        assert re.search(rf"^{target}: venv$", makefile, re.M), f"make {target} does not depend on the venv"
+    assert "ipykernel install --sys-prefix --name sarxai" in makefile
+
+
+def test_runtime_dependencies_are_declared():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[<>=!~ \[]", d)[0].lower() for d in project["dependencies"]}
+    for needed in ("torch", "torchvision", "captum", "ipywidgets", "matplotlib", "numpy", "papermill",
+                   "jupyterlab", "ipykernel", "tqdm", "tifffile", "pillow"):
+        assert needed in names, needed
+    dev = {re.split(r"[<>=!~ \[]", d)[0].lower() for d in project["optional-dependencies"]["dev"]}
+    assert {"pytest", "ruff"} <= dev
+    assert not any("cu1" in d or "+cu" in d for d in project["dependencies"]), "never pin a CUDA-only wheel"
