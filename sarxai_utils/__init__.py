@@ -3,7 +3,8 @@
 Modules, one concern each: ``config`` (profiles, data directory, device), ``sar`` (intensity, dB, speckle),
 ``synthetic`` (the embedded SAR scene generators), ``cache`` (atomic on-disk cache with a manifest),
 ``readers`` (OpenSARUrban and MSTAR files on disk), ``datasets`` (torch Datasets and preprocessing),
-``data`` (the public data API), ``viz`` (figures), ``course`` (runs the notebooks) and ``errors``.
+``data`` (the public data API), ``models`` (ResNets, checkpoints, ``load_or_train``), ``training`` (the
+training loop and evaluation), ``viz`` (figures), ``course`` (runs the notebooks) and ``errors``.
 """
 
 __version__ = "0.1.0"

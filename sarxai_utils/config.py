@@ -36,6 +36,11 @@ class Profile:
     looks: float  # equivalent number of looks of the embedded speckle (Sentinel-1 IW GRD: about 4.4)
     seed: int  # the seed every lesson starts from
     cell_timeout_s: int  # papermill's per-cell timeout when the course is executed
+    arch: str = "resnet10_slim"  # classifier architecture (sarxai_utils.models.ARCHITECTURES)
+    epochs: int = 10  # training epochs of the urban models
+    targets_epochs: int = 10  # training epochs of the targets model
+    batch_size: int = 64
+    lr: float = 3e-3  # peak learning rate of the one-cycle schedule (AdamW)
 
     def as_dict(self) -> dict[str, Any]:
         """The profile as a plain dictionary (for manifests and checkpoint metadata)."""
@@ -54,6 +59,11 @@ PROFILES: dict[str, Profile] = {
         looks=4.4,
         seed=0,
         cell_timeout_s=600,
+        arch="resnet10_slim",
+        epochs=2,
+        targets_epochs=2,
+        batch_size=32,
+        lr=3e-3,
     ),
     "laptop": Profile(
         name="laptop",
@@ -66,6 +76,11 @@ PROFILES: dict[str, Profile] = {
         looks=4.4,
         seed=0,
         cell_timeout_s=3600,
+        arch="resnet10_slim",
+        epochs=20,
+        targets_epochs=14,
+        batch_size=64,
+        lr=3e-3,
     ),
     "full": Profile(
         name="full",
@@ -78,6 +93,11 @@ PROFILES: dict[str, Profile] = {
         looks=4.4,
         seed=0,
         cell_timeout_s=4 * 3600,
+        arch="resnet101",
+        epochs=60,
+        targets_epochs=60,
+        batch_size=64,
+        lr=1e-3,
     ),
 }
 PROFILE_NAMES: tuple[str, ...] = (*PROFILES, "auto")
@@ -104,6 +124,12 @@ def load(name: str = "auto", **overrides: Any) -> Profile:
     types = {f.name: f.type for f in dataclasses.fields(Profile)}
     for key, value in overrides.items():
         if key in ("name", "description"):
+            continue
+        if key == "arch":
+            from .models import ARCHITECTURES
+
+            if value not in ARCHITECTURES:
+                raise ProfileError(f"profile setting arch={value!r} is not one of {list(ARCHITECTURES)}")
             continue
         wanted = int if types[key] in (int, "int") else float
         ok_type = isinstance(value, int) if wanted is int else isinstance(value, (int, float))

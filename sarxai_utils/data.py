@@ -133,3 +133,24 @@ def synthetic_targets(n_per_class: int, size: int = 128, seed: int = 0, *, looks
     """
     _check_args(n_per_class, size, seed, looks, minimum_size=48)
     return _dataset("targets", n_per_class, size, seed, looks, keep_clean, speckle_seed, cache, progress)
+
+
+TEST_SEED_OFFSET = 10_000  # held-out scenes come from other seeds than the training scenes
+
+
+def embedded_split(profile: config.Profile, dataset: str = "urban", keep_clean: bool = False,
+                   progress: bool = True) -> tuple[SyntheticSAR, SyntheticSAR]:
+    """The course's train and held-out test sets for a profile: ``dataset`` is "urban" or "targets".
+
+    Training scenes use ``profile.seed``, test scenes ``profile.seed + TEST_SEED_OFFSET``: no scene is in both.
+    ``keep_clean`` keeps the clean training scenes (for fresh-speckle augmentation).
+    """
+    if dataset == "urban":
+        make, size = synthetic_urban, profile.urban_size
+    elif dataset == "targets":
+        make, size = synthetic_targets, profile.targets_size
+    else:
+        raise ValueError(f"dataset must be 'urban' or 'targets', got {dataset!r}")
+    train = make(profile.n_train_per_class, size, seed=profile.seed, keep_clean=keep_clean, progress=progress)
+    test = make(profile.n_test_per_class, size, seed=profile.seed + TEST_SEED_OFFSET, progress=progress)
+    return train, test

@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, Dataset
 from . import sar
 
 Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+SPECKLE_BANK_SIZE = 64  # i.i.d. speckle fields per dataset for fresh-speckle training
 
 
 def channel_indices(polarization: str | Sequence[str], available: Sequence[str] = ("VV", "VH")) -> list[int]:
@@ -59,12 +60,12 @@ def random_translate(image: torch.Tensor, gen: torch.Generator, max_shift: float
 
 
 def extra_speckle(image: torch.Tensor, gen: torch.Generator, looks: float = 8.0) -> torch.Tensor:
-    """Multiply by fresh unit-mean Gamma(L, 1/L) noise: another speckle-like realisation of the scene."""
+    """Multiply by fresh unit-mean Gamma(L, 1/L) noise: speckle on a clean scene, extra speckle on an image."""
     if not looks > 0:
         raise ValueError(f"looks must be positive, got {looks}")
     # torch's Gamma sampler takes no generator: draw from a numpy stream seeded by the torch generator.
     rng = np.random.default_rng(int(torch.randint(2**31 - 1, (1,), generator=gen)))
-    noise = torch.from_numpy(rng.standard_gamma(float(looks), size=tuple(image.shape)).astype(np.float32))
+    noise = torch.from_numpy(rng.standard_gamma(float(looks), size=tuple(image.shape), dtype=np.float32))
     return image * noise / float(looks)
 
 
@@ -82,14 +83,18 @@ def compose(*augmentations: Augmentation) -> Augmentation:
 class SARTensorDataset(Dataset):
     """Images in linear intensity (N, C, H, W) with labels, served as (model input, label) pairs.
 
-    ``polarization`` picks the channels (names in ``channel_names``); ``augment(image, generator)`` runs on
-    linear intensity before preprocessing, with a generator seeded from ``seed`` and the sample index, so
-    the same epoch gives the same augmented images.
+    ``polarization`` picks the channels (names in ``channel_names``). With ``clean`` scenes (N, C, H, W) and
+    ``looks``, every access draws a *fresh speckle realisation* of the scene instead of the stored image: the
+    clean scene times a unit-mean Gamma(L) field taken from a bank of i.i.d. fields at a random circular shift
+    (statistically a new independent realisation, about 20 times cheaper than drawing every pixel anew).
+    ``augment(image, generator)`` then runs on linear intensity, before preprocessing. Random draws come
+    from a generator seeded by (``seed``, ``epoch``, index): the same epoch gives the same images.
     """
 
     def __init__(self, images: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor,
                  polarization: str | Sequence[str] = "VV", channel_names: Sequence[str] = ("VV", "VH"),
-                 augment: Augmentation | None = None, seed: int = 0) -> None:
+                 augment: Augmentation | None = None, seed: int = 0,
+                 clean: np.ndarray | torch.Tensor | None = None, looks: float | None = None) -> None:
         images = torch.as_tensor(images, dtype=torch.float32)
         labels = torch.as_tensor(labels, dtype=torch.int64)
         if images.ndim != 4:
@@ -98,8 +103,20 @@ class SARTensorDataset(Dataset):
             raise ValueError(f"labels must have shape ({images.shape[0]},), got {tuple(labels.shape)}")
         if images.shape[1] != len(channel_names):
             raise ValueError(f"images have {images.shape[1]} channels but channel_names is {list(channel_names)}")
+        if (clean is None) != (looks is None):
+            raise ValueError("clean and looks go together: give both for fresh speckle, or neither")
         self.channels = channel_indices(polarization, channel_names)
         self.images = images[:, self.channels]
+        self.clean = None
+        if clean is not None:
+            clean = torch.as_tensor(clean, dtype=torch.float32)
+            if clean.shape != images.shape:
+                raise ValueError(f"clean has shape {tuple(clean.shape)}, images {tuple(images.shape)}")
+            if not looks > 0:
+                raise ValueError(f"looks must be positive, got {looks}")
+            self.clean = clean[:, self.channels]
+        self.looks = looks
+        self._bank: torch.Tensor | None = None
         self.labels = labels
         self.augment = augment
         self.seed = seed
@@ -108,12 +125,34 @@ class SARTensorDataset(Dataset):
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image = self.images[index]
+    def _intensity(self, index: int) -> torch.Tensor:
+        """The (augmented) linear intensity of one sample, contiguous (C, H, W)."""
+        if self.augment is None and self.clean is None:
+            return self.images[index]
+        gen = torch.Generator().manual_seed(hash((self.seed, self.epoch, index)) & 0x7FFFFFFF)
+        image = self.clean[index] * self._fresh_speckle(gen) if self.clean is not None else self.images[index]
         if self.augment is not None:
-            gen = torch.Generator().manual_seed(hash((self.seed, self.epoch, int(index))) & 0x7FFFFFFF)
             image = self.augment(image, gen)
-        return preprocess(image), self.labels[index]
+        return image.contiguous()
+
+    def _fresh_speckle(self, gen: torch.Generator) -> torch.Tensor:
+        """A unit-mean Gamma(looks) field (C, H, W): a bank field at a random circular shift."""
+        if self._bank is None:
+            rng = np.random.default_rng([self.seed, 7919])
+            shape = (SPECKLE_BANK_SIZE, *self.clean.shape[1:])
+            self._bank = torch.from_numpy(rng.standard_gamma(self.looks, size=shape, dtype=np.float32) / self.looks)
+        k, dy, dx = (int(torch.randint(n, (1,), generator=gen)) for n in (len(self._bank), *self._bank.shape[-2:]))
+        return torch.roll(self._bank[k], shifts=(dy, dx), dims=(-2, -1))
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        index = int(index)
+        return preprocess(self._intensity(index)), self.labels[index]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """A batch at once (DataLoader uses it): the same samples as ``__getitem__``, preprocessed in one call."""
+        indices = [int(i) for i in indices]
+        batch = preprocess(torch.stack([self._intensity(i) for i in indices]))
+        return list(zip(batch, self.labels[indices], strict=True))
 
 
 def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:

@@ -25,3 +25,11 @@ class InvalidImageError(SarxaiError, ValueError):
 
 class CacheError(SarxaiError, RuntimeError):
     """A cache entry on disk is corrupt or does not match its manifest."""
+
+
+class CheckpointError(SarxaiError, ValueError):
+    """A checkpoint file is missing, truncated, corrupt or lacks the course's metadata."""
+
+
+class CheckpointMismatchError(SarxaiError, ValueError):
+    """A checkpoint was trained for other settings (classes, polarization, architecture or input size)."""

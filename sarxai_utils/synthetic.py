@@ -422,26 +422,35 @@ def _vegetation(s: _Scene) -> np.ndarray:
 
 
 def _single_building(s: _Scene) -> np.ndarray:
+    """One large low building (a hall or a mall): a big footprint, short layover and shadow, a bright parapet
+    around the roof and roof furniture."""
     rng, n, f = s.rng, s.size, s.f
-    a, b = rng.uniform(8.0, 15.0) * f, rng.uniform(6.0, 11.0) * f
-    cx, cy = rng.uniform(0.3, 0.7, 2) * n
-    footprint = rect(n, cx, cy, a, b, rng.uniform(0, math.pi))
-    extent = s.building(footprint, rng.uniform(3.0, 6.0) * f, rng.uniform(4.0, 8.0) * f, edge_width=2)
-    k = rng.integers(3, 8)  # roof furniture
+    a, b = rng.uniform(11.0, 18.0) * f, rng.uniform(8.0, 13.0) * f
+    cx, cy = rng.uniform(0.35, 0.65, 2) * n
+    angle = rng.uniform(0, math.pi)
+    footprint = rect(n, cx, cy, a, b, angle)
+    extent = s.building(footprint, rng.uniform(2.0, 4.0) * f, rng.uniform(3.0, 6.0) * f, edge_width=2)
+    parapet = footprint & ~rect(n, cx, cy, a - 1.0, b - 1.0, angle)
+    s.paint(parapet & ~near_range_edge(footprint, 2), "metal", jitter_db=2.0)
+    k = rng.integers(5, 12)  # roof furniture
     idx = rng.choice(np.flatnonzero(footprint), size=k, replace=False)
     s.points(idx % n, idx // n, "metal")
     return extent
 
 
 def _high_buildings(s: _Scene) -> np.ndarray:
+    """A cluster of three to six towers: small footprints with long layover (towards the sensor) and long
+    shadows, each tower wholly inside the scene."""
     rng, n, f = s.rng, s.size, s.f
     extent = np.zeros((n, n), bool)
-    ccx, ccy = rng.uniform(0.35, 0.65, 2) * n
-    for _ in range(rng.integers(3, 6)):
-        cx, cy = ccx + rng.uniform(-25, 25) * f, ccy + rng.uniform(-25, 25) * f
+    ccx, ccy = rng.uniform(0.4, 0.6, 2) * n
+    for _ in range(rng.integers(3, 7)):
         half = rng.uniform(2.5, 4.5) * f
+        layover, shadow = rng.uniform(10.0, 18.0) * f, rng.uniform(10.0, 18.0) * f
+        cx = np.clip(ccx + rng.uniform(-22, 22) * f, half * 1.5 + layover + 1, n - half * 1.5 - shadow - 2)
+        cy = np.clip(ccy + rng.uniform(-25, 25) * f, half * 1.5 + 1, n - half * 1.5 - 2)
         footprint = rect(n, cx, cy, half, half * rng.uniform(0.7, 1.0), rng.uniform(0, math.pi))
-        extent |= s.building(footprint, rng.uniform(9.0, 16.0) * f, rng.uniform(9.0, 16.0) * f)
+        extent |= s.building(footprint, layover, shadow)
     return extent
 
 

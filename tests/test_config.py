@@ -57,8 +57,16 @@ def test_profile_sizes_are_ordered_and_positive():
     assert ci.cell_timeout_s < laptop.cell_timeout_s < full.cell_timeout_s
     for p in (ci, laptop, full):
         for key, value in p.as_dict().items():
-            if key not in ("name", "description", "seed"):
+            if key not in ("name", "description", "seed", "arch"):
                 assert value > 0, (p.name, key)
+    assert full.arch == "resnet101", "the full profile trains the paper's model"
+    assert ci.epochs <= laptop.epochs <= full.epochs
+
+
+def test_arch_override_is_checked():
+    assert config.load("ci", arch="resnet18").arch == "resnet18"
+    with pytest.raises(ProfileError, match="vgg"):
+        config.load("ci", arch="vgg")
 
 
 def test_profile_names_include_auto():
