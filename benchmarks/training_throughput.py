@@ -26,7 +26,7 @@ def course_loop(model: torch.nn.Module, dataset: SARTensorDataset, batch: int) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--archs", nargs="+", default=["resnet18", "resnet101"])
+    parser.add_argument("--archs", nargs="+", default=["resnet18", "resnet101", "resnet10_slim"])
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--batches", type=int, default=6, help="batches per measurement")
     parser.add_argument("--size", type=int, default=100)
