@@ -76,3 +76,22 @@ def class_gallery(ds, n_per_class: int = 1, channel: int = 0, show_evidence: boo
     pol = ds.polarizations[channel] if hasattr(ds, "polarizations") else f"channel {channel}"
     fig.suptitle(title or f"Every class ({pol}); red: evidence mask", fontsize=11)
     return fig
+
+
+def confusion_matrix(ax: Axes, confusion: np.ndarray, classes: list[str], title: str, annotate_from: float = 0.01):
+    """Draw a row-normalised confusion matrix (rows: true class, columns: prediction) on ``ax``, with the
+    shares of at least ``annotate_from`` written in the cells; returns the image handle for a colour bar."""
+    conf = np.asarray(confusion, dtype=np.float64)
+    if conf.ndim != 2 or conf.shape[0] != conf.shape[1] or conf.shape[0] != len(classes):
+        raise ValueError(f"confusion must be ({len(classes)}, {len(classes)}) for {len(classes)} classes, "
+                         f"got shape {conf.shape}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.nan_to_num(conf / conf.sum(1, keepdims=True))
+    handle = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    for (r, c), v in np.ndenumerate(shares):
+        if v >= annotate_from:
+            ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7, color="w" if v > 0.6 else "k")
+    ax.set_xticks(range(len(classes)), classes, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set(title=title, xlabel="predicted", ylabel="true")
+    return handle

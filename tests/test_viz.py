@@ -223,3 +223,15 @@ def test_class_gallery_missing_classes_all_named():
         viz.class_gallery(ds)
     assert "class1" in str(info.value) and "class3" in str(info.value)
     assert "class0" not in str(info.value)
+
+
+def test_confusion_matrix_normalises_rows_and_annotates():
+    fig, ax = plt.subplots()
+    handle = viz.confusion_matrix(ax, np.array([[8, 2], [0, 0]]), ["a", "b"], "t")
+    shares = handle.get_array()
+    assert np.allclose(shares[0], [0.8, 0.2]) and np.allclose(shares[1], [0.0, 0.0]), "empty rows stay 0"
+    assert sorted(t.get_text() for t in ax.texts) == ["0.20", "0.80"]
+    assert ax.get_title() == "t" and ax.get_xlabel() == "predicted"
+    with pytest.raises(ValueError, match="confusion"):
+        viz.confusion_matrix(ax, np.zeros((3, 3)), ["a", "b"], "t")
+    plt.close(fig)
