@@ -61,12 +61,9 @@ def random_translate(image: torch.Tensor, gen: torch.Generator, max_shift: float
 
 def extra_speckle(image: torch.Tensor, gen: torch.Generator, looks: float = 8.0) -> torch.Tensor:
     """Multiply by fresh unit-mean Gamma(L, 1/L) noise: speckle on a clean scene, extra speckle on an image."""
-    if not looks > 0:
-        raise ValueError(f"looks must be positive, got {looks}")
     # torch's Gamma sampler takes no generator: draw from a numpy stream seeded by the torch generator.
     rng = np.random.default_rng(int(torch.randint(2**31 - 1, (1,), generator=gen)))
-    noise = torch.from_numpy(rng.standard_gamma(float(looks), size=tuple(image.shape), dtype=np.float32))
-    return image * noise / float(looks)
+    return torch.from_numpy(sar.speckle(image.numpy(), float(looks), rng))
 
 
 def compose(*augmentations: Augmentation) -> Augmentation:
@@ -140,7 +137,7 @@ class SARTensorDataset(Dataset):
         if self._bank is None:
             rng = np.random.default_rng([self.seed, 7919])
             shape = (SPECKLE_BANK_SIZE, *self.clean.shape[1:])
-            self._bank = torch.from_numpy(rng.standard_gamma(self.looks, size=shape, dtype=np.float32) / self.looks)
+            self._bank = torch.from_numpy(sar.speckle(np.ones(shape, np.float32), self.looks, rng))
         k, dy, dx = (int(torch.randint(n, (1,), generator=gen)) for n in (len(self._bank), *self._bank.shape[-2:]))
         return torch.roll(self._bank[k], shifts=(dy, dx), dims=(-2, -1))
 

@@ -20,6 +20,7 @@ from torchvision.models.resnet import BasicBlock, ResNet
 
 from .cache import atomic_write_bytes, cache_key
 from .errors import CheckpointError, CheckpointMismatchError
+from .sar import DB_MAX, DB_MIN
 
 TORCHVISION_ARCHS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50", "resnet101")
 ARCHITECTURES: tuple[str, ...] = (*TORCHVISION_ARCHS, "resnet10_slim")
@@ -150,8 +151,7 @@ TRAINING_VERSION = "1"  # bump when the training recipe changes: old checkpoints
 CURVE_TEST_PER_CLASS = 50  # held-out scenes per class scored after every epoch for the learning curve
 
 
-def _channel_names(dataset: str) -> tuple[str, ...]:
-    return ("VV", "VH") if dataset == "urban" else ("HH",)
+CHANNELS: dict[str, tuple[str, ...]] = {"urban": ("VV", "VH"), "targets": ("HH",)}  # per embedded dataset
 
 
 def load_or_train(profile: str | Any = "auto", dataset: str = "urban", polarization: str = "VV",
@@ -169,9 +169,9 @@ def load_or_train(profile: str | Any = "auto", dataset: str = "urban", polarizat
     from .datasets import SARTensorDataset, channel_indices
 
     cfg = profile if isinstance(profile, config.Profile) else config.load(profile)
-    names = _channel_names(dataset) if dataset in ("urban", "targets") else ()
-    if not names:
-        raise ValueError(f"dataset must be 'urban' or 'targets', got {dataset!r}")
+    if dataset not in CHANNELS:
+        raise ValueError(f"dataset must be one of {list(CHANNELS)}, got {dataset!r}")
+    names = CHANNELS[dataset]
     channels = channel_indices(polarization, names)  # raises on a polarization the dataset lacks
     polarization = "both" if len(channels) > 1 else names[channels[0]]
     device = torch.device(device) if device is not None else config.device()
@@ -209,15 +209,10 @@ def load_or_train(profile: str | Any = "auto", dataset: str = "urban", polarizat
     result = training.evaluate(model, test_set, device=device)
     meta = dict(expect, profile=cfg.name, seed=cfg.seed, epochs=epochs, settings=settings,
                 preprocessing=dict(transform="10*log10(intensity), clipped to [db_min, db_max], scaled to [-1, 1]",
-                                   db_min=_db_window()[0], db_max=_db_window()[1], channels=list(names)),
+                                   db_min=DB_MIN, db_max=DB_MAX, channels=list(names)),
                 test_accuracy=result.accuracy, per_class_accuracy=[float(a) for a in result.per_class],
                 confusion=result.confusion.tolist(), history=history.as_dict(), curve_test_images=n_curve,
                 test_images=len(test_data), device=str(device))
     save_checkpoint(path, model, meta)
     return model.to(device).eval(), {**meta, "versions": library_versions()}
 
-
-def _db_window() -> tuple[float, float]:
-    from .sar import DB_MAX, DB_MIN
-
-    return DB_MIN, DB_MAX
