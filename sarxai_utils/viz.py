@@ -1,15 +1,21 @@
-"""Figures of SAR images: dB images in grey with a colour bar in dB, and class galleries with evidence.
+"""Figures of SAR images and their explanations: dB images in grey with a dB colour bar, class galleries with
+evidence, attribution heatmaps over the dB image, Fig. 1-style method grids and per-class attribution galleries.
 
-Conventions (LESSON_STYLE.md): a title on every panel, dB images in grey with a dB colour bar, one shared
-scale where images are compared.
+Conventions (LESSON_STYLE.md): a title on every panel, dB images in grey with a dB colour bar, signed maps in a
+diverging colormap centred at zero, non-negative maps in a sequential one, one shared scale where maps or images
+are compared.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.colors import Normalize
 from matplotlib.patches import Rectangle
 
 from . import sar
@@ -95,3 +101,179 @@ def confusion_matrix(ax: Axes, confusion: np.ndarray, classes: list[str], title:
     ax.set_yticks(range(len(classes)), classes, fontsize=8)
     ax.set(title=title, xlabel="predicted", ylabel="true")
     return handle
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Attribution maps
+# --------------------------------------------------------------------------------------------------------------
+SIGNED_CMAP = "RdBu_r"  # diverging, white at zero: red supports the class, blue speaks against it
+POSITIVE_CMAP = "inferno"  # sequential, for non-negative maps (Saliency, Grad-CAM)
+
+
+def _maps(maps: np.ndarray, name: str = "maps") -> np.ndarray:
+    array = np.asarray(maps.detach().cpu() if hasattr(maps, "detach") else maps, dtype=np.float64)
+    if array.ndim < 2 or array.size == 0:
+        raise ValueError(f"{name} must be a 2-D map (H, W) or a stack of them, got shape {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contain NaN or inf values")
+    return array
+
+
+def is_signed(maps: np.ndarray, tolerance: float = 1e-6) -> bool:
+    """Whether attribution maps carry a sign: some value is below -``tolerance`` x the largest magnitude."""
+    array = _maps(maps)
+    peak = float(np.abs(array).max())
+    return bool(peak > 0 and array.min() < -tolerance * peak)
+
+
+def map_limit(maps: np.ndarray, percentile: float = 99.5) -> float:
+    """One colour limit for maps that are compared: the ``percentile`` of their absolute values (1 if all zero).
+
+    A percentile rather than the maximum keeps one hot pixel (common in gradient maps) from washing out the rest.
+    """
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}")
+    magnitude = np.abs(_maps(maps))
+    limit = float(np.percentile(magnitude, percentile))
+    if limit <= 0:
+        limit = float(magnitude.max())
+    return limit if limit > 0 else 1.0
+
+
+def map_norm(maps: np.ndarray, signed: bool | None = None, limit: float | None = None) -> tuple[str, Normalize]:
+    """The colormap name and normalisation for ``maps``: symmetric [-limit, limit] in a diverging map when
+    signed, [0, limit] in a sequential one otherwise (``signed`` and ``limit`` default to the maps' own)."""
+    signed = is_signed(maps) if signed is None else bool(signed)
+    limit = map_limit(maps) if limit is None else float(limit)
+    if not np.isfinite(limit) or limit <= 0:
+        raise ValueError(f"limit must be a positive finite number, got {limit}")
+    if signed:
+        return SIGNED_CMAP, Normalize(-limit, limit)
+    return POSITIVE_CMAP, Normalize(0.0, limit)
+
+
+def show_attribution(ax: Axes, attribution: np.ndarray, intensity: np.ndarray | None = None, title: str = "",
+                     signed: bool | None = None, limit: float | None = None, alpha: float = 0.85,
+                     db_range: tuple[float, float] | None = None, colorbar: bool = True,
+                     label: str = "attribution"):
+    """Draw a 2-D attribution map on ``ax``, over the linear-intensity ``intensity`` image shown in dB (grey).
+
+    Over an image, each pixel's opacity grows with |attribution| / limit (up to ``alpha``), so the SAR image
+    shows through where the map is near zero. Returns the heatmap's image handle (for a shared colour bar).
+    """
+    attr = _maps(attribution, "attribution")
+    if attr.ndim != 2:
+        raise ValueError(f"attribution must be a 2-D map (H, W), got shape {attr.shape}")
+    cmap, norm = map_norm(attr, signed, limit)
+    if intensity is not None:
+        image = np.asarray(intensity)
+        if image.shape != attr.shape:
+            raise ValueError(f"intensity has shape {image.shape} but attribution has shape {attr.shape}")
+        vmin, vmax = db_range if db_range is not None else (None, None)
+        ax.imshow(sar.to_db(image), cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
+        strength = np.clip(np.abs(attr) / max(abs(norm.vmax), abs(norm.vmin)), 0.0, 1.0)
+        handle = ax.imshow(attr, cmap=cmap, norm=norm, alpha=alpha * strength, interpolation="nearest")
+    else:
+        handle = ax.imshow(attr, cmap=cmap, norm=norm, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if colorbar:
+        ax.figure.colorbar(handle, ax=ax, fraction=0.046, pad=0.02, label=label)
+    return handle
+
+
+def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Sequence[np.ndarray]],
+                     row_labels: Sequence[str], metrics: Mapping[str, Sequence[float]] | None = None,
+                     metric_format: str = "{:.3f}", title: str | None = None, overlay: bool = True,
+                     path: str | Path | None = None, panel_size: float = 2.0) -> Figure:
+    """A Fig. 1-style grid: one row per image (e.g. VV and VH, or samples), the dB image first, then one column
+    per method (``maps[title][row]`` a 2-D map), each column on one shared colour scale with its colour bar.
+
+    ``metrics[title][row]`` (optional) is written in parentheses after the method's title, as in Su et al.'s
+    Fig. 1 (Max-Sensitivity there). With ``path`` the figure is also saved as a PNG (150 dpi).
+    """
+    rows = len(row_labels)
+    if rows == 0 or len(intensities) != rows:
+        raise ValueError(f"intensities has {len(intensities)} images for {rows} row labels (need the same, > 0)")
+    if not maps:
+        raise ValueError("maps is empty: give at least one method")
+    for name, column in maps.items():
+        if len(column) != rows:
+            raise ValueError(f"maps[{name!r}] has {len(column)} maps for {rows} rows")
+        for row, m in enumerate(column):
+            if np.shape(m) != np.shape(intensities[row]):
+                raise ValueError(f"maps[{name!r}][{row}] has shape {np.shape(m)} but the image has shape "
+                                 f"{np.shape(intensities[row])}")
+    for name, values in (metrics or {}).items():
+        if name not in maps or len(values) != rows:
+            raise ValueError(f"metrics[{name!r}] must name a method of maps and give one value per row")
+    cols = len(maps) + 1
+    fig, axes = plt.subplots(rows, cols, figsize=(panel_size * cols + 1.2, panel_size * rows + 0.9), squeeze=False,
+                             layout="constrained")
+    db_range = db_limits(np.stack([np.asarray(i) for i in intensities]))
+    for r in range(rows):
+        handle = show_db(axes[r, 0], intensities[r], f"{row_labels[r]}: image", *db_range, colorbar=False)
+    fig.colorbar(handle, ax=axes[:, 0], shrink=0.8, label="dB", location="left")
+    for c, (name, column) in enumerate(maps.items(), start=1):
+        stack = np.stack([_maps(m, f"maps[{name!r}]") for m in column])
+        signed, limit = is_signed(stack), map_limit(stack)
+        for r in range(rows):
+            value = (metrics or {}).get(name)
+            label = name if value is None else f"{name} ({metric_format.format(value[r])})"
+            handle = show_attribution(axes[r, c], stack[r], intensities[r] if overlay else None, label, signed,
+                                      limit, db_range=db_range, colorbar=False)
+        fig.colorbar(handle, ax=axes[:, c], shrink=0.8, location="bottom", pad=0.01,
+                     label="attribution (signed)" if signed else "attribution (non-negative)")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    if path is not None:
+        save_png(fig, path)
+    return fig
+
+
+def attribution_gallery(intensities: np.ndarray, maps: np.ndarray, labels: np.ndarray, classes: Sequence[str],
+                        title: str, masks: np.ndarray | None = None, predictions: np.ndarray | None = None,
+                        panel_size: float = 1.9) -> Figure:
+    """Per-class gallery of one method: one column per class (its first image in the arrays), the dB image on top
+    and the attribution over it below, one shared colour scale; lime contours show the evidence ``masks``.
+
+    ``intensities`` and ``maps`` are (N, H, W) (linear intensity; attributions), ``labels`` (N,) class indices.
+    """
+    images, attrs = np.asarray(intensities), _maps(maps)
+    labels = np.asarray(labels)
+    if images.ndim != 3 or attrs.shape != images.shape or labels.shape != (len(images),):
+        raise ValueError(f"intensities and maps must both be (N, H, W) with N labels; got {images.shape}, "
+                         f"{attrs.shape} and {labels.shape}")
+    if masks is not None and np.shape(masks) != images.shape:
+        raise ValueError(f"masks must be (N, H, W) like the images, got {np.shape(masks)}")
+    present = [k for k in range(len(classes)) if np.any(labels == k)]
+    if not present:
+        raise ValueError("attribution_gallery: no image has a label among the classes")
+    picks = [int(np.flatnonzero(labels == k)[0]) for k in present]
+    signed, limit = is_signed(attrs[picks]), map_limit(attrs[picks])
+    db_range = db_limits(images[picks])
+    fig, axes = plt.subplots(2, len(picks), figsize=(panel_size * len(picks) + 1.2, 2 * panel_size + 0.8),
+                             squeeze=False, layout="constrained")
+    for c, (k, i) in enumerate(zip(present, picks)):
+        name = classes[k] if predictions is None else f"{classes[k]}\n-> {classes[int(predictions[i])]}"
+        db_handle = show_db(axes[0, c], images[i], name, *db_range, colorbar=False)
+        handle = show_attribution(axes[1, c], attrs[i], images[i], "", signed, limit, db_range=db_range,
+                                  colorbar=False)
+        if masks is not None:
+            axes[1, c].contour(np.asarray(masks[i]), levels=[0.5], colors="lime",
+                               linewidths=0.7)
+    fig.colorbar(db_handle, ax=axes[0, :], shrink=0.8, label="dB")
+    fig.colorbar(handle, ax=axes[1, :], shrink=0.8, label="attribution (signed)" if signed else "attribution")
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def save_png(fig: Figure, path: str | Path, dpi: int = 150) -> Path:
+    """Save ``fig`` as a PNG at ``path`` (parent folders created); returns the path."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"path must end in .png, got {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, format="png")
+    return path

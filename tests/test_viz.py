@@ -235,3 +235,151 @@ def test_confusion_matrix_normalises_rows_and_annotates():
     with pytest.raises(ValueError, match="confusion"):
         viz.confusion_matrix(ax, np.zeros((3, 3)), ["a", "b"], "t")
     plt.close(fig)
+
+
+# --- attribution maps -----------------------------------------------------------------------------------------
+def _signed_map(size: int = 16) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size]
+    return (xx - size / 2).astype(np.float32) / size  # from -0.5 to +0.44
+
+
+def test_is_signed_and_map_limit():
+    signed = _signed_map()
+    assert viz.is_signed(signed)
+    assert not viz.is_signed(np.abs(signed))
+    assert not viz.is_signed(np.zeros((4, 4)))
+    assert not viz.is_signed(np.ones((4, 4)) - 1.000000001 * np.eye(4))  # rounding noise below zero
+    assert viz.is_signed(np.ones((4, 4)) - 1.01 * np.eye(4))
+    hot = np.zeros((100, 100))
+    hot[:, :50] = 1.0
+    hot[0, 0] = 1000.0  # one hot pixel does not set the scale
+    assert viz.map_limit(hot) == pytest.approx(1.0)
+    assert viz.map_limit(hot, percentile=100) == pytest.approx(1000.0)
+    assert viz.map_limit(np.zeros((3, 3))) == 1.0
+    sparse = np.zeros((100, 100))
+    sparse[3, 4] = -2.0  # the percentile is 0: fall back to the maximum magnitude
+    assert viz.map_limit(sparse) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("bad", [np.zeros(5), np.zeros((0, 3)), np.array([[np.nan, 1.0]])])
+def test_map_helpers_reject_bad_maps(bad):
+    with pytest.raises(ValueError, match="maps"):
+        viz.map_limit(bad)
+
+
+def test_map_limit_rejects_bad_percentile():
+    with pytest.raises(ValueError, match="percentile"):
+        viz.map_limit(np.ones((2, 2)), percentile=0)
+
+
+def test_map_norm_diverging_centred_or_sequential():
+    cmap, norm = viz.map_norm(_signed_map(), limit=2.0)
+    assert cmap == viz.SIGNED_CMAP and (norm.vmin, norm.vmax) == (-2.0, 2.0)
+    cmap, norm = viz.map_norm(np.abs(_signed_map()), limit=3.0)
+    assert cmap == viz.POSITIVE_CMAP and (norm.vmin, norm.vmax) == (0.0, 3.0)
+    cmap, _ = viz.map_norm(np.abs(_signed_map()), signed=True)  # forced
+    assert cmap == viz.SIGNED_CMAP
+    with pytest.raises(ValueError, match="limit"):
+        viz.map_norm(_signed_map(), limit=0.0)
+
+
+def test_show_attribution_overlay_transparent_where_zero():
+    fig, ax = plt.subplots()
+    attr = _signed_map()
+    attr[:, 8] = 0.0
+    intensity = np.full((16, 16), 0.1, np.float32)
+    handle = viz.show_attribution(ax, attr, intensity, "IG", limit=0.5)
+    assert ax.get_title() == "IG"
+    assert len(ax.images) == 2  # the dB image, then the heatmap
+    assert ax.images[0].get_cmap().name == "gray"
+    assert handle.get_cmap().name == viz.SIGNED_CMAP
+    assert (handle.norm.vmin, handle.norm.vmax) == (-0.5, 0.5)
+    alpha = np.asarray(handle.get_alpha())
+    assert alpha.shape == (16, 16)
+    assert np.all(alpha[:, 8] == 0) and alpha[:, 0].max() == pytest.approx(0.85)
+    assert len(fig.axes) == 2  # the colour bar
+    assert fig.axes[1].get_ylabel() == "attribution"
+
+
+def test_show_attribution_without_image_and_checks():
+    fig, ax = plt.subplots()
+    handle = viz.show_attribution(ax, np.abs(_signed_map()), title="Saliency", colorbar=False)
+    assert len(ax.images) == 1 and handle.get_cmap().name == viz.POSITIVE_CMAP and len(fig.axes) == 1
+    with pytest.raises(ValueError, match="2-D"):
+        viz.show_attribution(ax, np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match="intensity has shape"):
+        viz.show_attribution(ax, np.zeros((4, 4)), np.ones((5, 5)))
+
+
+def test_attribution_grid_layout_titles_shared_scale_and_png(tmp_path):
+    rng = np.random.default_rng(0)
+    images = [rng.uniform(0.01, 1, (16, 16)).astype(np.float32) for _ in range(2)]
+    maps = {"Integrated Gradients": [_signed_map(), 3 * _signed_map()],
+            "Grad-CAM": [np.abs(_signed_map()), np.abs(_signed_map())]}
+    metrics = {"Integrated Gradients": [0.1234, 0.5]}
+    path = tmp_path / "figs" / "fig1.png"
+    fig = viz.attribution_grid(images, maps, ["VV", "VH"], metrics=metrics, title="Fig. 1", path=path)
+    panels = _image_axes(fig)
+    titles = [ax.get_title() for ax in panels]
+    assert titles[0] == "VV: image" and titles.count("VH: image") == 1
+    assert "Integrated Gradients (0.123)" in titles and "Integrated Gradients (0.500)" in titles
+    assert titles.count("Grad-CAM") == 2
+    ig = [ax for ax in panels if ax.get_title().startswith("Integrated")]
+    norms = {(ax.images[-1].norm.vmin, ax.images[-1].norm.vmax) for ax in ig}
+    assert len(norms) == 1  # one shared scale per method column
+    vmin, vmax = norms.pop()
+    assert vmin == -vmax and vmax == pytest.approx(viz.map_limit(np.stack(maps["Integrated Gradients"])))
+    cam = [ax for ax in panels if ax.get_title() == "Grad-CAM"]
+    assert all(ax.images[-1].get_cmap().name == viz.POSITIVE_CMAP for ax in cam)
+    assert fig.get_suptitle() == "Fig. 1"
+    assert path.exists() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(fig.axes) == len(panels) + 3  # one colour bar for the dB images and one per method
+
+
+def test_attribution_grid_checks_its_inputs():
+    img = [np.ones((8, 8))]
+    with pytest.raises(ValueError, match="row labels"):
+        viz.attribution_grid(img, {"a": [np.zeros((8, 8))]}, ["VV", "VH"])
+    with pytest.raises(ValueError, match="empty"):
+        viz.attribution_grid(img, {}, ["VV"])
+    with pytest.raises(ValueError, match=r"maps\['a'\] has 2 maps"):
+        viz.attribution_grid(img, {"a": [np.zeros((8, 8))] * 2}, ["VV"])
+    with pytest.raises(ValueError, match="shape"):
+        viz.attribution_grid(img, {"a": [np.zeros((4, 4))]}, ["VV"])
+    with pytest.raises(ValueError, match="metrics"):
+        viz.attribution_grid(img, {"a": [np.zeros((8, 8))]}, ["VV"], metrics={"b": [1.0]})
+    with pytest.raises(ValueError, match="NaN"):
+        viz.attribution_grid(img, {"a": [np.full((8, 8), np.nan)]}, ["VV"])
+
+
+def test_save_png_checks_suffix(tmp_path):
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match="png"):
+        viz.save_png(fig, tmp_path / "x.jpg")
+    assert viz.save_png(fig, tmp_path / "a" / "x.png").exists()
+
+
+def test_attribution_gallery_one_column_per_present_class():
+    ds = _tiny(n_classes=3, per_class=2, size=8)
+    maps = np.stack([np.abs(_signed_map(8))] * len(ds.labels))
+    fig = viz.attribution_gallery(ds.images[:, 0], maps, ds.labels, ds.classes, "Saliency per class",
+                                  masks=ds.masks, predictions=np.array([0, 2, 2, 0, 1, 2]))
+    panels = _image_axes(fig)
+    assert len(panels) == 6  # 3 classes x (image, map)
+    titles = [ax.get_title() for ax in panels if ax.get_title()]
+    assert titles == ["class0\n-> class0", "class1\n-> class2", "class2\n-> class2"]
+    assert fig.get_suptitle() == "Saliency per class"
+    assert sum(len(ax.collections) > 0 for ax in panels) == 3  # evidence contours on the map row
+    only_two = viz.attribution_gallery(ds.images[:2, 0], maps[:2], ds.labels[:2], ds.classes, "t")
+    assert len(_image_axes(only_two)) == 4
+
+
+def test_attribution_gallery_checks_shapes():
+    ds = _tiny(size=8)
+    maps = np.zeros((3, 8, 8))
+    with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+        viz.attribution_gallery(ds.images, maps, ds.labels, ds.classes, "t")  # (N, C, H, W) images
+    with pytest.raises(ValueError, match="masks"):
+        viz.attribution_gallery(ds.images[:, 0], maps, ds.labels, ds.classes, "t", masks=np.zeros((3, 4, 4)))
+    with pytest.raises(ValueError, match="no image"):
+        viz.attribution_gallery(ds.images[:, 0], maps, np.array([7, 8, 9]), ds.classes, "t")
