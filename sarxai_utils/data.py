@@ -154,3 +154,15 @@ def embedded_split(profile: config.Profile, dataset: str = "urban", keep_clean: 
     train = make(profile.n_train_per_class, size, seed=profile.seed, keep_clean=keep_clean, progress=progress)
     test = make(profile.n_test_per_class, size, seed=profile.seed + TEST_SEED_OFFSET, progress=progress)
     return train, test
+
+
+def per_class(dataset: SyntheticSAR, n_per_class: int) -> SyntheticSAR:
+    """The first ``n_per_class`` samples of every class, grouped by class in class order (for galleries and the
+    images a lesson explains); a class with fewer samples gives what it has."""
+    if isinstance(n_per_class, bool) or not isinstance(n_per_class, int | np.integer) or n_per_class < 1:
+        raise ValueError(f"n_per_class must be a positive integer, got {n_per_class!r}")
+    picks = [np.flatnonzero(dataset.labels == k)[:n_per_class] for k in range(len(dataset.classes))]
+    index = np.concatenate(picks) if picks else np.zeros(0, np.int64)
+    if index.size == 0:
+        raise ValueError("per_class: the dataset has no samples of any of its classes")
+    return dataset.subset(index)

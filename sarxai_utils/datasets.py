@@ -7,6 +7,7 @@ on the channels of the chosen polarization. Augmentations act on linear intensit
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,6 +39,13 @@ def preprocess(intensity: torch.Tensor | np.ndarray, db_min: float = sar.DB_MIN,
     if not torch.isfinite(x).all():
         raise ValueError("preprocess: the intensity holds NaN or inf values")
     return sar.normalize_db(sar.to_db(x), db_min, db_max)
+
+
+def model_input(dataset: Any, polarization: str | Sequence[str]) -> torch.Tensor:
+    """The (N, C, H, W) model input of a generated dataset's images for ``polarization`` ("VV", "VH", "both",
+    "HH"): its channels picked by name from ``dataset.polarizations``, then :func:`preprocess`."""
+    channels = channel_indices(polarization, dataset.polarizations)
+    return preprocess(np.asarray(dataset.images)[:, channels])
 
 
 # --- augmentation hooks (linear intensity in, linear intensity out; one (C, H, W) image at a time) ----------

@@ -194,3 +194,19 @@ def test_default_cache_lives_in_the_data_directory(tmp_path, monkeypatch):
     data.synthetic_urban(1, 40, seed=0, progress=False)
     assert list((tmp_path / "d" / "cache").glob("synthetic-urban-*.npz"))
     assert list((tmp_path / "d" / "cache").glob("synthetic-urban-*.json"))
+
+
+def test_per_class_picks_the_first_of_each_class_in_class_order():
+    ds = data.synthetic_urban(3, 32, seed=0, cache=False, progress=False)
+    picked = data.per_class(ds, 2)
+    assert len(picked) == 20
+    assert picked.labels.tolist() == [k for k in range(10) for _ in range(2)]
+    first_of_0 = np.flatnonzero(ds.labels == 0)[:2]
+    np.testing.assert_array_equal(picked.images[:2], ds.images[first_of_0])
+    np.testing.assert_array_equal(picked.masks[:2], ds.masks[first_of_0])
+    assert len(data.per_class(ds, 10)) == 30  # fewer than asked: what there is
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="n_per_class"):
+            data.per_class(ds, bad)
+    with pytest.raises(ValueError, match="no samples"):
+        data.per_class(ds.subset(np.zeros(0, np.int64)), 1)

@@ -357,3 +357,18 @@ def test_make_loader_same_seed_same_order():
     assert sorted(a) == list(range(20))
     assert a != list(range(20))
     assert a != c
+
+
+def test_model_input_picks_channels_by_name_and_preprocesses():
+    from sarxai_utils import data
+    from sarxai_utils.datasets import model_input, preprocess
+
+    ds = data.synthetic_urban(1, 32, seed=0, cache=False, progress=False)
+    vh = model_input(ds, "VH")
+    assert vh.shape == (10, 1, 32, 32) and vh.dtype == torch.float32
+    torch.testing.assert_close(vh, preprocess(ds.images[:, 1:2]))
+    assert model_input(ds, "both").shape == (10, 2, 32, 32)
+    targets = data.synthetic_targets(1, 48, seed=0, cache=False, progress=False)
+    assert model_input(targets, "HH").shape == (10, 1, 48, 48)
+    with pytest.raises(ValueError, match="polarization 'VV' is not available"):
+        model_input(targets, "VV")

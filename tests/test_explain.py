@@ -21,8 +21,10 @@ from captum.attr import (
 )
 from torch import nn
 
-from sarxai_utils import models
+from sarxai_utils import config, data, models
+from sarxai_utils.datasets import model_input
 from sarxai_utils.explain import (
+    IG_STEPS,
     METHODS,
     MethodInfo,
     explain,
@@ -138,7 +140,8 @@ def _captum(method: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor
     if method == "input_x_gradient":
         return InputXGradient(model).attribute(x, target=target)
     if method == "integrated_gradients":
-        return IntegratedGradients(model).attribute(x, baselines=torch.full_like(x, -1.0), target=target, n_steps=50)
+        return IntegratedGradients(model).attribute(x, baselines=torch.full_like(x, -1.0), target=target,
+                                                    n_steps=IG_STEPS)
     if method == "grad_cam":
         cam = LayerGradCam(model, model.layer4).attribute(x, target=target, relu_attributions=True)
         return LayerAttribution.interpolate(cam, size, interpolate_mode="bilinear")
@@ -281,6 +284,34 @@ def test_integrated_gradients_completeness(slim1):
     _, delta = IntegratedGradients(slim1).attribute(x.clone().requires_grad_(True), baselines=black, target=target,
                                                     n_steps=200, return_convergence_delta=True)
     assert (delta.abs() <= 0.03 * expected.abs() + 1e-3).all()
+
+
+@pytest.fixture(scope="module")
+def trained_ci(tmp_path_factory) -> dict[str, tuple[nn.Module, torch.Tensor, torch.Tensor]]:
+    """The ci profile's trained VV and VH urban models with two held-out scenes per class (inputs, labels)."""
+    import os
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, {"SARXAI_DATA": str(tmp_path_factory.mktemp("trained"))}):
+        cfg = config.load("ci")
+        _, test = data.embedded_split(cfg, "urban", progress=False)
+        sample = data.per_class(test, 2)
+        labels = torch.as_tensor(sample.labels)
+        return {pol: (models.load_or_train(cfg, "urban", pol, device="cpu", progress=False)[0],
+                      model_input(sample, pol), labels) for pol in ("VV", "VH")}
+
+
+@pytest.mark.parametrize("pol", ["VV", "VH"])
+def test_integrated_gradients_completeness_on_trained_models_at_the_default_steps(pol, trained_ci):
+    model, x, labels = trained_ci[pol]
+    maps = explain(model, x, labels, "integrated_gradients")  # default n_steps, black baseline
+    with torch.no_grad():
+        rows = torch.arange(len(x))
+        gap = model(x)[rows, labels] - model(torch.full_like(x, -1.0))[rows, labels]
+    meaningful = gap.abs() > 0.05  # a relative error needs a score difference to be relative to
+    assert meaningful.sum() >= len(x) // 2
+    error = (maps.sum(dim=(1, 2)) - gap).abs() / gap.abs()
+    assert error[meaningful].max() <= 0.02, f"completeness errors {error[meaningful].tolist()}"
 
 
 def test_integrated_gradients_baselines(slim1):
