@@ -108,6 +108,7 @@ def confusion_matrix(ax: Axes, confusion: np.ndarray, classes: list[str], title:
 # --------------------------------------------------------------------------------------------------------------
 SIGNED_CMAP = "RdBu_r"  # diverging, white at zero: red supports the class, blue speaks against it
 POSITIVE_CMAP = "inferno"  # sequential, for non-negative maps (Saliency, Grad-CAM)
+BACKGROUND_ALPHA = 0.6  # opacity of the dB image under a heatmap (on white)
 
 
 def _maps(maps: np.ndarray, name: str = "maps") -> np.ndarray:
@@ -158,8 +159,8 @@ def show_attribution(ax: Axes, attribution: np.ndarray, intensity: np.ndarray | 
                      label: str = "attribution"):
     """Draw a 2-D attribution map on ``ax``, over the linear-intensity ``intensity`` image shown in dB (grey).
 
-    Over an image, each pixel's opacity grows with |attribution| / limit (up to ``alpha``), so the SAR image
-    shows through where the map is near zero. Returns the heatmap's image handle (for a shared colour bar).
+    Over an image (drawn dimmed), each pixel's opacity grows with sqrt(|attribution| / limit) up to ``alpha``,
+    so the SAR image shows through where the map is near zero. Returns the heatmap's image handle (for a shared colour bar).
     """
     attr = _maps(attribution, "attribution")
     if attr.ndim != 2:
@@ -170,9 +171,10 @@ def show_attribution(ax: Axes, attribution: np.ndarray, intensity: np.ndarray | 
         if image.shape != attr.shape:
             raise ValueError(f"intensity has shape {image.shape} but attribution has shape {attr.shape}")
         vmin, vmax = db_range if db_range is not None else (None, None)
-        ax.imshow(sar.to_db(image), cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.imshow(sar.to_db(image), cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest",
+                  alpha=BACKGROUND_ALPHA)  # dimmed towards white so that the colours stand out
         strength = np.clip(np.abs(attr) / max(abs(norm.vmax), abs(norm.vmin)), 0.0, 1.0)
-        handle = ax.imshow(attr, cmap=cmap, norm=norm, alpha=alpha * strength, interpolation="nearest")
+        handle = ax.imshow(attr, cmap=cmap, norm=norm, alpha=alpha * np.sqrt(strength), interpolation="nearest")
     else:
         handle = ax.imshow(attr, cmap=cmap, norm=norm, interpolation="nearest")
     ax.set_title(title, fontsize=9)
@@ -190,7 +192,7 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
     """A Fig. 1-style grid: one row per image (e.g. VV and VH, or samples), the dB image first, then one column
     per method (``maps[title][row]`` a 2-D map), each column on one shared colour scale with its colour bar.
 
-    ``metrics[title][row]`` (optional) is written in parentheses after the method's title, as in Su et al.'s
+    ``metrics[title][row]`` (optional) is written in parentheses under the method's title, as in Su et al.'s
     Fig. 1 (Max-Sensitivity there). With ``path`` the figure is also saved as a PNG (150 dpi).
     """
     rows = len(row_labels)
@@ -220,7 +222,7 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
         signed, limit = is_signed(stack), map_limit(stack)
         for r in range(rows):
             value = (metrics or {}).get(name)
-            label = name if value is None else f"{name} ({metric_format.format(value[r])})"
+            label = name if value is None else f"{name}\n({metric_format.format(value[r])})"
             handle = show_attribution(axes[r, c], stack[r], intensities[r] if overlay else None, label, signed,
                                       limit, db_range=db_range, colorbar=False)
         fig.colorbar(handle, ax=axes[:, c], shrink=0.8, location="bottom", pad=0.01,

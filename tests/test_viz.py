@@ -297,6 +297,7 @@ def test_show_attribution_overlay_transparent_where_zero():
     alpha = np.asarray(handle.get_alpha())
     assert alpha.shape == (16, 16)
     assert np.all(alpha[:, 8] == 0) and alpha[:, 0].max() == pytest.approx(0.85)
+    assert alpha[0, 4] == pytest.approx(0.85 * np.sqrt(0.25 / 0.5))  # opacity grows with sqrt(|a| / limit)
     assert len(fig.axes) == 2  # the colour bar
     assert fig.axes[1].get_ylabel() == "attribution"
 
@@ -322,7 +323,7 @@ def test_attribution_grid_layout_titles_shared_scale_and_png(tmp_path):
     panels = _image_axes(fig)
     titles = [ax.get_title() for ax in panels]
     assert titles[0] == "VV: image" and titles.count("VH: image") == 1
-    assert "Integrated Gradients (0.123)" in titles and "Integrated Gradients (0.500)" in titles
+    assert "Integrated Gradients\n(0.123)" in titles and "Integrated Gradients\n(0.500)" in titles
     assert titles.count("Grad-CAM") == 2
     ig = [ax for ax in panels if ax.get_title().startswith("Integrated")]
     norms = {(ax.images[-1].norm.vmin, ax.images[-1].norm.vmax) for ax in ig}
