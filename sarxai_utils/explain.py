@@ -334,6 +334,17 @@ def _baseline(value: Any, images: torch.Tensor) -> float | torch.Tensor:
     raise ValueError(f"option 'baseline' must be 'black', 'zero', a float or a tensor, got {type(value).__name__}")
 
 
+def reference_images(baseline: Any, images: torch.Tensor) -> torch.Tensor:
+    """The reference images of a ``baseline`` option ("black", "zero", a float or a tensor) for (B, C, H, W)
+    ``images``: a (B, C, H, W) tensor on the images' device, as Integrated Gradients and Occlusion use it."""
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        raise ValueError(f"images must be a (B, C, H, W) tensor, got {getattr(images, 'shape', type(images))}")
+    value = _baseline(baseline, images)
+    if isinstance(value, torch.Tensor):
+        return value
+    return torch.full_like(images, value)
+
+
 def _layer_name(model: nn.Module, layer: Any) -> str:
     if isinstance(layer, str):
         try:

@@ -1,11 +1,18 @@
-"""Numbers that judge explanations. So far: how much of a map's relevance falls on the ground-truth evidence
-(relevance mass accuracy, Arras, Osman & Samek 2022, CLEVR-XAI), which the embedded data makes computable.
+"""Numbers that judge explanations: how much of a map's relevance falls on the ground-truth evidence
+(relevance mass accuracy, Arras, Osman & Samek 2022, CLEVR-XAI), which the embedded data makes computable, and
+how far an Integrated Gradients map is from its completeness axiom.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import torch
+from torch import nn
+
+from .explain import reference_images
 
 RELEVANCE_PARTS: tuple[str, ...] = ("positive", "absolute")
 
@@ -43,3 +50,48 @@ def relevance_mass_accuracy(maps: np.ndarray | torch.Tensor, masks: np.ndarray |
     total = r.sum(axis=(1, 2))
     inside = (r * m).sum(axis=(1, 2))
     return np.divide(inside, total, out=np.zeros_like(total), where=total > 0)
+
+
+MIN_SCORE_GAP: float = 1.0  # logits; below it a relative completeness error is not meaningful
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """Completeness of attribution maps against ``f(x) - f(baseline)``, per image (all (B,) float64 arrays)."""
+
+    attribution_sum: np.ndarray  # the sum of each map
+    score_gap: np.ndarray  # f_c(x) - f_c(x') for the target class c (logits)
+    absolute_error: np.ndarray  # |attribution_sum - score_gap| (logits)
+    relative_error: np.ndarray  # absolute_error / |score_gap|; NaN where |score_gap| < min_gap
+
+
+def completeness(model: nn.Module, images: torch.Tensor, targets: Any, maps: torch.Tensor | np.ndarray,
+                 baseline: Any = "black", min_gap: float = MIN_SCORE_GAP) -> Completeness:
+    """How well (B, H, W) ``maps`` of (B, C, H, W) ``images`` add up to the change of the target scores from
+    ``baseline`` ("black", "zero", a float or a tensor, as in ``explain``) to the images (Sundararajan et al.'s
+    completeness axiom). The relative error is left out (NaN) where the score changes by less than ``min_gap``
+    logits, because a relative error of a near-zero difference says nothing.
+    """
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        raise ValueError(f"images must be a (B, C, H, W) tensor, got {getattr(images, 'shape', type(images))}")
+    a = _as_numpy(maps, "maps").astype(np.float64)
+    if a.shape != (images.shape[0], *images.shape[-2:]):
+        raise ValueError(f"maps must be (B, H, W) = {(images.shape[0], *images.shape[-2:])}, got {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError("maps contain NaN or inf values")
+    if not min_gap > 0:
+        raise ValueError(f"min_gap must be positive, got {min_gap}")
+    param = next(model.parameters(), None)
+    x = images.detach().to(param.device if param is not None else images.device)
+    rows = torch.arange(len(x), device=x.device)
+    target = torch.as_tensor(targets, device=x.device).long().reshape(-1)
+    if target.numel() == 1:
+        target = target.expand(len(x))
+    if target.shape != (len(x),):
+        raise ValueError(f"targets must be one class or one per image ({len(x)}), got {target.numel()}")
+    with torch.no_grad():
+        gap = (model(x)[rows, target] - model(reference_images(baseline, x))[rows, target]).double().cpu().numpy()
+    total = a.sum(axis=(1, 2))
+    error = np.abs(total - gap)
+    relative = np.where(np.abs(gap) >= min_gap, error / np.maximum(np.abs(gap), 1e-300), np.nan)
+    return Completeness(total, gap, error, relative)

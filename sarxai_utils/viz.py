@@ -225,8 +225,9 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
             label = name if value is None else f"{name}\n({metric_format.format(value[r])})"
             handle = show_attribution(axes[r, c], stack[r], intensities[r] if overlay else None, label, signed,
                                       limit, db_range=db_range, colorbar=False)
-        fig.colorbar(handle, ax=axes[:, c], shrink=0.8, location="bottom", pad=0.01,
-                     label="attribution (signed)" if signed else "attribution (non-negative)")
+        bar = fig.colorbar(handle, ax=axes[:, c], shrink=0.8, location="bottom", pad=0.01,
+                           label="attribution (signed)" if signed else "attribution (non-negative)")
+        bar.ax.locator_params(nbins=3)  # few ticks: narrow horizontal bars
     if title:
         fig.suptitle(title, fontsize=11)
     if path is not None:

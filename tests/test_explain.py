@@ -23,6 +23,7 @@ from torch import nn
 
 from sarxai_utils import config, data, models
 from sarxai_utils.datasets import model_input
+from sarxai_utils.metrics import completeness
 from sarxai_utils.explain import (
     IG_STEPS,
     METHODS,
@@ -287,31 +288,29 @@ def test_integrated_gradients_completeness(slim1):
 
 
 @pytest.fixture(scope="module")
-def trained_ci(tmp_path_factory) -> dict[str, tuple[nn.Module, torch.Tensor, torch.Tensor]]:
-    """The ci profile's trained VV and VH urban models with two held-out scenes per class (inputs, labels)."""
+def trained_vv(tmp_path_factory) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A VV urban model trained on the ci data for 6 epochs (the ci profile's 2 leave scores that barely move),
+    with two held-out scenes per class (inputs, labels)."""
     import os
     from unittest import mock
 
     with mock.patch.dict(os.environ, {"SARXAI_DATA": str(tmp_path_factory.mktemp("trained"))}):
-        cfg = config.load("ci")
+        cfg = config.load("ci", epochs=6)
         _, test = data.embedded_split(cfg, "urban", progress=False)
         sample = data.per_class(test, 2)
-        labels = torch.as_tensor(sample.labels)
-        return {pol: (models.load_or_train(cfg, "urban", pol, device="cpu", progress=False)[0],
-                      model_input(sample, pol), labels) for pol in ("VV", "VH")}
+        model = models.load_or_train(cfg, "urban", "VV", device="cpu", progress=False)[0]
+        return model, model_input(sample, "VV"), torch.as_tensor(sample.labels)
 
 
-@pytest.mark.parametrize("pol", ["VV", "VH"])
-def test_integrated_gradients_completeness_on_trained_models_at_the_default_steps(pol, trained_ci):
-    model, x, labels = trained_ci[pol]
+def test_integrated_gradients_completeness_on_a_trained_model_at_the_default_steps(trained_vv):
+    model, x, labels = trained_vv
     maps = explain(model, x, labels, "integrated_gradients")  # default n_steps, black baseline
-    with torch.no_grad():
-        rows = torch.arange(len(x))
-        gap = model(x)[rows, labels] - model(torch.full_like(x, -1.0))[rows, labels]
-    meaningful = gap.abs() > 0.05  # a relative error needs a score difference to be relative to
-    assert meaningful.sum() >= len(x) // 2
-    error = (maps.sum(dim=(1, 2)) - gap).abs() / gap.abs()
-    assert error[meaningful].max() <= 0.02, f"completeness errors {error[meaningful].tolist()}"
+    # Judge the scenes whose score moves by at least half a logit (a relative error of a near-zero change says
+    # nothing); lesson 04 measures the laptop models with the default min_gap of 1 logit.
+    check = completeness(model, x, labels, maps, "black", min_gap=0.5)
+    measured = ~np.isnan(check.relative_error)
+    assert measured.sum() >= 5, f"score gaps {check.score_gap.round(3).tolist()}"
+    assert check.relative_error[measured].max() <= 0.02, f"completeness errors {check.relative_error.tolist()}"
 
 
 def test_integrated_gradients_baselines(slim1):

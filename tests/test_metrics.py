@@ -59,3 +59,59 @@ def test_bad_input():
         metrics.relevance_mass_accuracy(np.ones((2, 2, 10, 10)), np.ones((2, 2, 10, 10), bool))
     with pytest.raises(ValueError, match="maps must be"):
         metrics.relevance_mass_accuracy(np.ones((0, 10, 10)), np.ones((0, 10, 10), bool))
+
+
+# --- completeness ---------------------------------------------------------------------------------------------
+class _Linear(torch.nn.Module):
+    """f(x) = W x + b on flattened (B, 1, 4, 4) images: Integrated Gradients is exact for it."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(16, 3)
+        torch.manual_seed(0)
+        torch.nn.init.normal_(self.fc.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.flatten(1))
+
+
+def test_completeness_of_exact_and_wrong_maps():
+    from sarxai_utils.explain import explain
+
+    model = _Linear().eval()
+    x = torch.rand(3, 1, 4, 4) * 2 - 1
+    maps = explain(model, x, [0, 1, 2], "integrated_gradients", n_steps=4)
+    check = metrics.completeness(model, x, [0, 1, 2], maps, "black")
+    with torch.no_grad():
+        gap = (model(x) - model(torch.full_like(x, -1.0)))[torch.arange(3), torch.tensor([0, 1, 2])]
+    np.testing.assert_allclose(check.score_gap, gap.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(check.attribution_sum, gap.numpy(), rtol=1e-4, atol=1e-5)
+    assert check.absolute_error.max() < 1e-4
+    doubled = metrics.completeness(model, x, [0, 1, 2], 2 * maps, "black", min_gap=1e-6)
+    np.testing.assert_allclose(doubled.relative_error, 1.0, rtol=1e-4)  # twice the gap: 100 % off
+
+
+def test_completeness_leaves_out_small_gaps_and_takes_a_scalar_target():
+    model = _Linear().eval()
+    x = torch.full((2, 1, 4, 4), -1.0)
+    x[1] += 1.0
+    check = metrics.completeness(model, x, 0, torch.zeros(2, 4, 4), "black", min_gap=1e-3)
+    assert check.score_gap[0] == 0.0 and np.isnan(check.relative_error[0])  # the image IS the baseline
+    assert abs(check.score_gap[1]) > 1e-3 and check.relative_error[1] == pytest.approx(1.0)
+
+
+def test_completeness_bad_input():
+    model = _Linear().eval()
+    x = torch.zeros(2, 1, 4, 4)
+    with pytest.raises(ValueError, match="maps must be"):
+        metrics.completeness(model, x, 0, torch.zeros(2, 5, 5))
+    with pytest.raises(ValueError, match="images must be"):
+        metrics.completeness(model, x[0], 0, torch.zeros(2, 4, 4))
+    with pytest.raises(ValueError, match="targets"):
+        metrics.completeness(model, x, [0, 1, 2], torch.zeros(2, 4, 4))
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.completeness(model, x, 0, torch.full((2, 4, 4), float("nan")))
+    with pytest.raises(ValueError, match="min_gap"):
+        metrics.completeness(model, x, 0, torch.zeros(2, 4, 4), min_gap=0)
+    with pytest.raises(ValueError, match="baseline"):
+        metrics.completeness(model, x, 0, torch.zeros(2, 4, 4), baseline="grey")
