@@ -95,3 +95,28 @@ def completeness(model: nn.Module, images: torch.Tensor, targets: Any, maps: tor
     error = np.abs(total - gap)
     relative = np.where(np.abs(gap) >= min_gap, error / np.maximum(np.abs(gap), 1e-300), np.nan)
     return Completeness(total, gap, error, relative)
+
+
+def map_correlation(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor, rank: bool = False) -> np.ndarray:
+    """Per-image correlation of two stacks of (B, H, W) maps (or two (H, W) maps): (B,) values in [-1, 1].
+
+    Pearson on the values, or Spearman (``rank=True``: Pearson on the ranks, ties averaged), as in the sanity
+    checks of Adebayo et al. 2018. A constant map has no defined correlation: NaN.
+    """
+    from scipy.stats import rankdata
+
+    x, y = _as_numpy(a, "a").astype(np.float64), _as_numpy(b, "b").astype(np.float64)
+    if x.ndim == 2:
+        x, y = x[None], (y[None] if y.ndim == 2 else y)
+    if x.ndim != 3 or x.size == 0 or x.shape != y.shape:
+        raise ValueError(f"a and b must be (B, H, W) (or (H, W)) stacks of the same shape, got {x.shape} and {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("maps contain NaN or inf values")
+    x, y = x.reshape(len(x), -1), y.reshape(len(y), -1)
+    if rank:
+        x, y = rankdata(x, axis=1), rankdata(y, axis=1)
+    x = x - x.mean(axis=1, keepdims=True)
+    y = y - y.mean(axis=1, keepdims=True)
+    norm = np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, (x * y).sum(axis=1) / norm, np.nan)

@@ -115,3 +115,30 @@ def test_completeness_bad_input():
         metrics.completeness(model, x, 0, torch.zeros(2, 4, 4), min_gap=0)
     with pytest.raises(ValueError, match="baseline"):
         metrics.completeness(model, x, 0, torch.zeros(2, 4, 4), baseline="grey")
+
+
+# --- map correlation ------------------------------------------------------------------------------------------
+def test_map_correlation_matches_scipy():
+    from scipy.stats import pearsonr, spearmanr
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 6, 5))
+    b = a + rng.normal(scale=0.5, size=a.shape)
+    b[2, 0, :3] = b[2, 0, 3]  # ties
+    pearson = metrics.map_correlation(a, b)
+    spearman = metrics.map_correlation(torch.from_numpy(a), b, rank=True)
+    for k in range(3):
+        assert pearson[k] == pytest.approx(pearsonr(a[k].ravel(), b[k].ravel())[0])
+        assert spearman[k] == pytest.approx(spearmanr(a[k].ravel(), b[k].ravel())[0])
+
+
+def test_map_correlation_special_cases():
+    a = np.arange(12.0).reshape(3, 4)
+    assert metrics.map_correlation(a, 2 * a + 1)[0] == pytest.approx(1.0)
+    assert metrics.map_correlation(a, -a)[0] == pytest.approx(-1.0)
+    assert metrics.map_correlation(a, np.exp(a), rank=True)[0] == pytest.approx(1.0)  # monotone: rank corr. 1
+    assert np.isnan(metrics.map_correlation(a, np.ones((3, 4)))[0])
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.map_correlation(a, np.ones((4, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.map_correlation(a, np.full((3, 4), np.inf))
