@@ -227,7 +227,8 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
                                       limit, db_range=db_range, colorbar=False)
         bar = fig.colorbar(handle, ax=axes[:, c], shrink=0.8, location="bottom", pad=0.01,
                            label="attribution (signed)" if signed else "attribution (non-negative)")
-        bar.ax.locator_params(nbins=3)  # few ticks: narrow horizontal bars
+        ticks = [-limit, 0.0, limit] if signed else [0.0, limit]  # few ticks: narrow horizontal bars
+        bar.set_ticks(ticks, labels=[f"{t:.2g}" for t in ticks])
     if title:
         fig.suptitle(title, fontsize=11)
     if path is not None:
