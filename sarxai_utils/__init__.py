@@ -4,7 +4,8 @@ Modules, one concern each: ``config`` (profiles, data directory, device), ``sar`
 ``synthetic`` (the embedded SAR scene generators), ``cache`` (atomic on-disk cache with a manifest),
 ``readers`` (OpenSARUrban and MSTAR files on disk), ``datasets`` (torch Datasets and preprocessing),
 ``data`` (the public data API), ``models`` (ResNets, checkpoints, ``load_or_train``), ``training`` (the
-training loop and evaluation), ``explain`` (the eight Captum attribution methods), ``viz`` (figures),
+training loop and evaluation), ``explain`` (the eight Captum attribution methods), ``metrics`` (judging
+explanations: evidence shares, completeness, map correlations), ``viz`` (figures and attribution heatmaps),
 ``course`` (runs the notebooks) and ``errors``.
 """
 

@@ -208,6 +208,24 @@ def test_prepared_resnet18_has_one_relu_module_per_use(resnet18):
     assert prepared.layer4 is not resnet18.layer4
 
 
+@pytest.mark.parametrize("method", ["guided_backprop", "deconvolution", "guided_grad_cam"])
+def test_relu_hooks_fire_once_on_every_relu_use(method, resnet18):
+    prepared = prepare_for_relu_hooks(resnet18)  # the cached copy explain() will use
+    fired: dict[str, int] = {}
+    handles = [module.register_full_backward_hook(
+        lambda _m, _gi, _go, name=name: fired.__setitem__(name, fired.get(name, 0) + 1))
+        for name, module in prepared.named_modules() if isinstance(module, nn.ReLU)]
+    try:
+        explain(resnet18, _images(1, 1, 64, seed=8), 3, method)
+    finally:
+        for handle in handles:
+            handle.remove()
+    relus = [name for name, m in prepared.named_modules() if isinstance(m, nn.ReLU)]
+    assert len(relus) == 17
+    # Guided Grad-CAM's Grad-CAM part stops at layer4's output and crosses no ReLU: once everywhere for all three
+    assert fired == {name: 1 for name in relus}
+
+
 def test_prepared_bottleneck_model_matches():
     torch.manual_seed(0)
     model = models.build_model("resnet50", 1, 4).eval()
