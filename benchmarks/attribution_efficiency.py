@@ -105,7 +105,8 @@ def measured(model: nn.Module, size: int, batch: int, repeats: int) -> dict[str,
     for method in METHODS:
         n = 1 if method in PER_IMAGE_METHODS else batch
         x = torch.rand(n, 1, size, size, generator=gen) * 2 - 1
-        result[method] = best_time(lambda: explain(model, x, 0, method, batch_size=n, progress=False),
+        result[method] = best_time(lambda x=x, method=method, n=n: explain(model, x, 0, method, batch_size=n,
+                                                                               progress=False),
                                    repeats) / n
     return result
 

@@ -41,6 +41,8 @@ class Profile:
     targets_epochs: int = 10  # training epochs of the targets model
     batch_size: int = 64
     lr: float = 3e-3  # peak learning rate of the one-cycle schedule (AdamW)
+    n_eval_per_class: int = 2  # held-out scenes per class on which lesson 08 scores every method
+    sens_samples: int = 10  # perturbed copies per image for Max-Sensitivity (Captum's default: 10)
 
     def as_dict(self) -> dict[str, Any]:
         """The profile as a plain dictionary (for manifests and checkpoint metadata)."""
@@ -64,6 +66,8 @@ PROFILES: dict[str, Profile] = {
         targets_epochs=2,
         batch_size=32,
         lr=3e-3,
+        n_eval_per_class=1,
+        sens_samples=2,
     ),
     "laptop": Profile(
         name="laptop",
@@ -81,6 +85,8 @@ PROFILES: dict[str, Profile] = {
         targets_epochs=14,
         batch_size=64,
         lr=3e-3,
+        n_eval_per_class=2,
+        sens_samples=10,
     ),
     "full": Profile(
         name="full",
@@ -98,6 +104,8 @@ PROFILES: dict[str, Profile] = {
         targets_epochs=60,
         batch_size=64,
         lr=1e-3,
+        n_eval_per_class=10,
+        sens_samples=10,
     ),
 }
 PROFILE_NAMES: tuple[str, ...] = (*PROFILES, "auto")

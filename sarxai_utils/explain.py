@@ -406,7 +406,8 @@ def _settings(method: str, options: dict[str, Any], model: nn.Module, images: to
     return {}
 
 
-def _targets(targets: Any, batch: int, num_classes: int, device: torch.device) -> torch.Tensor:
+def target_tensor(targets: Any, batch: int, num_classes: int, device: torch.device) -> torch.Tensor:
+    """``targets`` (an int, ``batch`` ints or a (B,) integer tensor) as a checked (batch,) long tensor on ``device``."""
     if isinstance(targets, torch.Tensor):
         if targets.is_floating_point() or targets.is_complex() or targets.dtype == torch.bool or targets.dim() > 1:
             raise ValueError(f"targets must be an int, a sequence of ints or a (B,) integer tensor, got a "
@@ -433,7 +434,8 @@ def _targets(targets: Any, batch: int, num_classes: int, device: torch.device) -
     return torch.tensor(values, dtype=torch.long, device=device)
 
 
-def _num_classes(model: nn.Module, sample: torch.Tensor) -> int:
+def num_classes(model: nn.Module, sample: torch.Tensor) -> int:
+    """How many class scores ``model`` returns (its ``fc`` width, or one forward pass of ``sample``)."""
     fc = getattr(model, "fc", None)
     if isinstance(fc, nn.Linear):
         return fc.out_features
@@ -444,7 +446,8 @@ def _num_classes(model: nn.Module, sample: torch.Tensor) -> int:
     return int(out.shape[1])
 
 
-def _images(images: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+def input_batch(images: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Checked (B, C, H, W) model-input images (a (C, H, W) image becomes B = 1), detached, on ``device``."""
     if not isinstance(images, torch.Tensor):
         raise ValueError(f"images must be a torch.Tensor of shape (B, C, H, W) or (C, H, W), "
                          f"got {type(images).__name__}")
@@ -507,7 +510,8 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
     mode is restored). Gradients are taken with ``torch.autograd.grad``: the model's ``.grad`` are not touched.
 
     Options (``MethodInfo.options``): saliency ``abs`` (True); integrated_gradients ``baseline`` ("black" = -1,
-    default; "zero" = 0, mid-window dB; a float or a tensor), ``n_steps`` (IG_STEPS = 200), ``internal_batch_size`` (64 scaled images per pass);
+    default; "zero" = 0, mid-window dB; a float or a tensor), ``n_steps`` (IG_STEPS = 200),
+    ``internal_batch_size`` (64 scaled images per pass);
     grad_cam ``layer`` ("layer4", a name or submodule), ``relu_attributions`` (True), ``interpolate_mode``
     ("bilinear"); guided_grad_cam ``layer``, ``interpolate_mode`` ("bilinear"; Captum's default is "nearest");
     occlusion ``window`` / ``stride`` (from :func:`occlusion_window`), ``baseline`` ("black"),
@@ -525,14 +529,14 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
-    x_all = _images(images, device, dtype)
+    x_all = input_batch(images, device, dtype)
     n = x_all.shape[0]
     settings = _settings(method, dict(options), model, x_all)
 
     modes = [(module, module.training) for module in model.modules()]  # restored module by module
     model.eval()
     try:
-        target_all = _targets(targets, n, _num_classes(model, x_all[:1]), device)
+        target_all = target_tensor(targets, n, num_classes(model, x_all[:1]), device)
         net = model
         if method in RELU_HOOK_METHODS:
             net = prepare_for_relu_hooks(model)

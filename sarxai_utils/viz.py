@@ -14,8 +14,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from . import sar
@@ -153,6 +153,17 @@ def map_norm(maps: np.ndarray, signed: bool | None = None, limit: float | None =
     return POSITIVE_CMAP, Normalize(0.0, limit)
 
 
+def render_map(attribution: np.ndarray, signed: bool | None = None, limit: float | None = None) -> np.ndarray:
+    """A 2-D map as the (H, W, 3) uint8 RGB picture of its colours alone (no SAR image under it), one pixel per map
+    pixel, with the colormap and limits of :func:`map_norm` (values beyond the limit take the end colour)."""
+    attr = _maps(attribution, "attribution")
+    if attr.ndim != 2:
+        raise ValueError(f"attribution must be a 2-D map (H, W), got shape {attr.shape}")
+    cmap, norm = map_norm(attr, signed, limit)
+    rgba = plt.get_cmap(cmap)(np.clip(norm(attr), 0.0, 1.0))
+    return np.round(rgba[..., :3] * 255).astype(np.uint8)
+
+
 def show_attribution(ax: Axes, attribution: np.ndarray, intensity: np.ndarray | None = None, title: str = "",
                      signed: bool | None = None, limit: float | None = None, alpha: float = 0.85,
                      db_range: tuple[float, float] | None = None, colorbar: bool = True,
@@ -160,7 +171,8 @@ def show_attribution(ax: Axes, attribution: np.ndarray, intensity: np.ndarray | 
     """Draw a 2-D attribution map on ``ax``, over the linear-intensity ``intensity`` image shown in dB (grey).
 
     Over an image (drawn dimmed), each pixel's opacity grows with sqrt(|attribution| / limit) up to ``alpha``,
-    so the SAR image shows through where the map is near zero. Returns the heatmap's image handle (for a shared colour bar).
+    so the SAR image shows through where the map is near zero. Returns the heatmap's image handle (for a shared
+    colour bar).
     """
     attr = _maps(attribution, "attribution")
     if attr.ndim != 2:
@@ -259,7 +271,7 @@ def attribution_gallery(intensities: np.ndarray, maps: np.ndarray, labels: np.nd
     db_range = db_limits(images[picks])
     fig, axes = plt.subplots(2, len(picks), figsize=(panel_size * len(picks) + 1.2, 2 * panel_size + 0.8),
                              squeeze=False, layout="constrained")
-    for c, (k, i) in enumerate(zip(present, picks)):
+    for c, (k, i) in enumerate(zip(present, picks, strict=True)):
         name = classes[k] if predictions is None else f"{classes[k]}\n-> {classes[int(predictions[i])]}"
         db_handle = show_db(axes[0, c], images[i], name, *db_range, colorbar=False)
         handle = show_attribution(axes[1, c], attrs[i], images[i], "", signed, limit, db_range=db_range,

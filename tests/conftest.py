@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import os
+from unittest import mock
+
 import pytest
+import torch
+from torch import nn
+
+from sarxai_utils import config, data, models
+from sarxai_utils.datasets import model_input
 
 
 @pytest.fixture(autouse=True)
@@ -12,3 +20,15 @@ def _isolated_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("SARXAI_PROFILE", raising=False)
     monkeypatch.delenv("SARXAI_OPENSARURBAN", raising=False)
     monkeypatch.delenv("SARXAI_MSTAR", raising=False)
+
+
+@pytest.fixture(scope="session")
+def trained_vv(tmp_path_factory) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A VV urban model trained on the ci data for 6 epochs (the ci profile's 2 leave scores that barely move),
+    with two held-out scenes per class (inputs, labels)."""
+    with mock.patch.dict(os.environ, {"SARXAI_DATA": str(tmp_path_factory.mktemp("trained"))}):
+        cfg = config.load("ci", epochs=6)
+        _, test = data.embedded_split(cfg, "urban", progress=False)
+        sample = data.per_class(test, 2)
+        model = models.load_or_train(cfg, "urban", "VV", device="cpu", progress=False)[0]
+        return model, model_input(sample, "VV"), torch.as_tensor(sample.labels)

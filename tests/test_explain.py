@@ -21,9 +21,7 @@ from captum.attr import (
 )
 from torch import nn
 
-from sarxai_utils import config, data, models
-from sarxai_utils.datasets import model_input
-from sarxai_utils.metrics import completeness
+from sarxai_utils import models
 from sarxai_utils.explain import (
     IG_STEPS,
     METHODS,
@@ -33,6 +31,7 @@ from sarxai_utils.explain import (
     prepare_for_relu_hooks,
     to_numpy_maps,
 )
+from sarxai_utils.metrics import completeness
 
 NAMES = ("saliency", "input_x_gradient", "integrated_gradients", "guided_backprop", "deconvolution", "grad_cam",
          "guided_grad_cam", "occlusion")
@@ -303,21 +302,6 @@ def test_integrated_gradients_completeness(slim1):
     _, delta = IntegratedGradients(slim1).attribute(x.clone().requires_grad_(True), baselines=black, target=target,
                                                     n_steps=200, return_convergence_delta=True)
     assert (delta.abs() <= 0.03 * expected.abs() + 1e-3).all()
-
-
-@pytest.fixture(scope="module")
-def trained_vv(tmp_path_factory) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
-    """A VV urban model trained on the ci data for 6 epochs (the ci profile's 2 leave scores that barely move),
-    with two held-out scenes per class (inputs, labels)."""
-    import os
-    from unittest import mock
-
-    with mock.patch.dict(os.environ, {"SARXAI_DATA": str(tmp_path_factory.mktemp("trained"))}):
-        cfg = config.load("ci", epochs=6)
-        _, test = data.embedded_split(cfg, "urban", progress=False)
-        sample = data.per_class(test, 2)
-        model = models.load_or_train(cfg, "urban", "VV", device="cpu", progress=False)[0]
-        return model, model_input(sample, "VV"), torch.as_tensor(sample.labels)
 
 
 def test_integrated_gradients_completeness_on_a_trained_model_at_the_default_steps(trained_vv):

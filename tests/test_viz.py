@@ -384,3 +384,16 @@ def test_attribution_gallery_checks_shapes():
         viz.attribution_gallery(ds.images[:, 0], maps, ds.labels, ds.classes, "t", masks=np.zeros((3, 4, 4)))
     with pytest.raises(ValueError, match="no image"):
         viz.attribution_gallery(ds.images[:, 0], maps, np.array([7, 8, 9]), ds.classes, "t")
+
+
+def test_render_map_colours():
+    signed = np.array([[-1.0, 0.0], [1.0, 0.5]])
+    rgb = viz.render_map(signed, limit=1.0)
+    assert rgb.shape == (2, 2, 3) and rgb.dtype == np.uint8
+    assert rgb[0, 1].min() > 230  # zero is white in the diverging map
+    assert rgb[1, 0, 0] > rgb[1, 0, 2] and rgb[0, 0, 2] > rgb[0, 0, 0]  # positive red, negative blue
+    positive = viz.render_map(np.array([[0.0, 2.0], [5.0, 1.0]]), limit=2.0)
+    assert positive[0, 0].max() < 10  # zero is black in inferno
+    np.testing.assert_array_equal(positive[1, 0], positive[0, 1])  # beyond the limit: the end colour
+    with pytest.raises(ValueError, match="2-D"):
+        viz.render_map(np.ones((2, 2, 2)))

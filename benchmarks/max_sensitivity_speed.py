@@ -1,0 +1,91 @@
+"""Is ``metrics.max_sensitivity`` at least as fast as Captum's ``sensitivity_max`` for the same explanations?
+
+For each architecture (default resnet10_slim, the laptop model, and resnet18, one input channel, 100 x 100) and
+each of the eight methods, in one run on the same model, images and perturbations: the seconds of
+``captum.metrics.sensitivity_max(explain-wrapper, ...)`` and of ``max_sensitivity(...)`` (Captum's default of 10
+perturbed copies per image, B images), their ratio (Captum / ours; >= 1 means ours is at least as fast) and the
+largest difference of the scores (they must agree). Each time is the best of ``--repeats`` runs after a
+warm-up. Integrated Gradients uses ``--ig-steps`` (default 50) to keep the run short: the ratio does not
+depend on it. Run on an otherwise idle machine:
+``.venv/bin/python benchmarks/max_sensitivity_speed.py [--archs resnet10_slim resnet18] [--repeats 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from captum.metrics import sensitivity_max
+
+from sarxai_utils import metrics, models, training
+from sarxai_utils.explain import METHODS, explain
+
+
+def best_time(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
+    """Best wall-clock seconds of ``fn`` over ``repeats`` runs after one warm-up run, and its last result."""
+    result = fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--archs", nargs="+", default=["resnet10_slim", "resnet18"])
+    parser.add_argument("--size", type=int, default=100)
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--samples", type=int, default=10)
+    parser.add_argument("--ig-steps", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU")
+    warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
+    threads = training.configure_threads()
+    print(f"{threads} threads, {args.images} images of {args.size} x {args.size}, {args.samples} perturbations "
+          f"each, best of {args.repeats} after a warm-up")
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(args.images, 1, args.size, args.size, generator=gen) * 2 - 1
+    targets = torch.arange(args.images) % 10
+    noise = (torch.rand(args.images * args.samples, 1, args.size, args.size, generator=gen) * 2 - 1) * 0.02
+
+    def perturb(inputs: torch.Tensor) -> torch.Tensor:
+        return inputs + noise[: len(inputs)]
+
+    report: dict[str, dict[str, dict[str, float]]] = {}
+    for arch in args.archs:
+        torch.manual_seed(0)
+        model = models.build_model(arch, 1, 10).eval()
+        print(f"\n{arch}\n{'method':<24}{'Captum s':>10}{'ours s':>10}{'Captum/ours':>13}{'max |diff|':>12}")
+        report[arch] = {}
+        for method in METHODS:
+            options = {"n_steps": args.ig_steps} if method == "integrated_gradients" else {}
+
+            def explanation(inputs, target, model=model, method=method, options=options):
+                inputs = inputs[0] if isinstance(inputs, tuple) else inputs
+                return (explain(model, inputs, target, method, progress=False, **options),)
+
+            captum_s, theirs = best_time(lambda explanation=explanation: sensitivity_max(
+                explanation, x, perturb_func=perturb, n_perturb_samples=args.samples, target=targets), args.repeats)
+            ours_s, ours = best_time(lambda model=model, method=method, options=options: metrics.max_sensitivity(
+                model, x, targets, method, n_samples=args.samples, perturb_func=perturb, progress=False,
+                **options), args.repeats)
+            diff = float((ours - theirs.float().reshape(-1)).abs().max())
+            ratio = captum_s / ours_s
+            print(f"{METHODS[method].title:<24}{captum_s:>10.3f}{ours_s:>10.3f}{ratio:>13.2f}{diff:>12.1e}",
+                  flush=True)
+            report[arch][method] = {"captum_s": captum_s, "ours_s": ours_s, "ratio": ratio, "max_abs_diff": diff}
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
