@@ -112,6 +112,7 @@ METHODS: dict[str, MethodInfo] = {
     )
 }
 
+PAPER_METHODS: tuple[str, ...] = tuple(METHODS)  # the eight methods of Su et al., in registry order
 RELU_HOOK_METHODS: frozenset[str] = frozenset({"guided_backprop", "deconvolution", "guided_grad_cam"})
 DEFAULT_LAYER = "layer4"
 
