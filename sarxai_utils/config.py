@@ -85,7 +85,7 @@ PROFILES: dict[str, Profile] = {
         targets_epochs=14,
         batch_size=64,
         lr=3e-3,
-        n_eval_per_class=2,
+        n_eval_per_class=3,
         sens_samples=10,
     ),
     "full": Profile(

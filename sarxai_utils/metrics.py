@@ -574,6 +574,7 @@ class RankStability:
     rank: np.ndarray  # (M,) rank of the mean (1 = lowest)
     rank_probability: np.ndarray  # (M, M) share of resamples in which method i takes rank j + 1
     spearman: np.ndarray  # (n_boot,) Spearman correlation of each resampled ranking with the full-sample ranking
+    means: np.ndarray  # (n_boot, M) the resampled mean scores (to compare each resample with another ranking)
 
 
 def rank_stability(scores: dict[str, np.ndarray], n_boot: int = 1000, seed: int = 0) -> RankStability:
@@ -601,4 +602,4 @@ def rank_stability(scores: dict[str, np.ndarray], n_boot: int = 1000, seed: int 
     probability = np.stack([(places == r).mean(axis=0) for r in range(1, len(names) + 1)], axis=1)
     spearman = map_correlation(np.broadcast_to(full_rank, boot_ranks.shape)[:, None], boot_ranks[:, None])
     return RankStability(names, full, np.percentile(means, 2.5, axis=0), np.percentile(means, 97.5, axis=0),
-                         full_rank, probability, spearman)
+                         full_rank, probability, spearman, means)

@@ -486,6 +486,7 @@ def test_rank_stability():
     np.testing.assert_array_equal(result.rank, [1, 2, 3])
     np.testing.assert_allclose(result.rank_probability, np.eye(3))
     np.testing.assert_allclose(result.spearman, 1.0)
+    assert result.means.shape == (200, 3)
     assert (result.low <= result.mean).all() and (result.mean <= result.high).all()
     overlapping = {"a": rng.normal(0, 1, 8), "b": rng.normal(0.1, 1, 8)}
     mixed = metrics.rank_stability(overlapping, n_boot=500)

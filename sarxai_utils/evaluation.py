@@ -1,0 +1,172 @@
+"""Score many attribution methods on the same images with every metric of :mod:`.metrics`, and print the tables.
+
+``score_methods(model, images, targets, masks)`` explains the images once per method, then computes per image
+Max-Sensitivity (reusing those maps), XAI entropy, Shannon entropy, the four ground-truth metrics against the
+evidence masks and the four deletion / insertion AUCs. Reference maps (a random map, the evidence mask itself)
+can be scored alongside, to show the chance level and the best possible value of each map-based metric.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import metrics
+from .explain import METHODS, PAPER_METHODS, explain, num_classes, target_tensor
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How to read one metric: its column title, whether lower or higher is better, and what it measures."""
+
+    name: str
+    title: str
+    better: str  # "lower" or "higher"
+    family: str  # robustness, complexity, ground truth or faithfulness
+    meaning: str
+
+
+METRICS: dict[str, MetricInfo] = {
+    info.name: info
+    for info in (
+        MetricInfo("max_sensitivity", "Max-Sens.", "lower", "robustness",
+                   "largest relative change of the map under +-0.02 uniform input noise (Su et al. Eq. 4)"),
+        MetricInfo("xai_entropy_kb", "XAI ent. KB", "lower", "complexity",
+                   "size of the map's PNG picture: how much a viewer must take in"),
+        MetricInfo("shannon_entropy", "Shannon bits", "lower", "complexity",
+                   "entropy of |map| as a distribution over pixels"),
+        MetricInfo("relevance_mass", "Rel. mass", "higher", "ground truth",
+                   "share of positive relevance on the evidence mask"),
+        MetricInfo("relevance_rank", "Rel. rank", "higher", "ground truth",
+                   "share of the K most relevant pixels on the evidence (K = mask size)"),
+        MetricInfo("pointing_game", "Pointing", "higher", "ground truth",
+                   "whether the most relevant pixel is on the evidence"),
+        MetricInfo("energy_pointing_game", "Energy PG", "higher", "ground truth",
+                   "share of positive relevance inside the evidence's bounding box"),
+        MetricInfo("deletion_morf_auc", "Del. MoRF", "lower", "faithfulness",
+                   "AUC of the class probability while the most relevant pixels are replaced by clutter"),
+        MetricInfo("deletion_lerf_auc", "Del. LeRF", "higher", "faithfulness",
+                   "AUC while the least relevant pixels are replaced first"),
+        MetricInfo("insertion_morf_auc", "Ins. MoRF", "higher", "faithfulness",
+                   "AUC while the most relevant pixels are put back first onto clutter"),
+        MetricInfo("insertion_lerf_auc", "Ins. LeRF", "lower", "faithfulness",
+                   "AUC while the least relevant pixels are put back first"),
+    )
+}
+
+
+@dataclass
+class MethodScores:
+    """One method's (N, H, W) maps of the scored images and its per-image value of every metric, (N,) each
+    (Max-Sensitivity is NaN for reference maps, which have no method to perturb)."""
+
+    name: str
+    title: str
+    maps: np.ndarray
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+    curves: dict[str, metrics.PerturbationCurve] = field(default_factory=dict)  # e.g. "deletion_morf"
+
+    def mean(self, metric: str) -> float:
+        """The mean of ``metric`` over the images (NaN if it was not computed)."""
+        values = self.scores.get(metric)
+        return float(np.mean(values)) if values is not None and len(values) else math.nan
+
+
+def _map_scores(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, masks: np.ndarray, maps: np.ndarray,
+                signed: bool | None, steps: int, fill: Any, looks: float, seed: int
+                ) -> tuple[dict[str, np.ndarray], dict[str, metrics.PerturbationCurve]]:
+    """Every metric that needs only the maps (and forward passes of the model), and the four curves."""
+    scores = {
+        "xai_entropy_kb": metrics.xai_entropy_kb(maps, signed=signed),
+        "shannon_entropy": metrics.map_entropy(maps),
+        "relevance_mass": metrics.relevance_mass_accuracy(maps, masks),
+        "relevance_rank": metrics.relevance_rank_accuracy(maps, masks),
+        "pointing_game": metrics.pointing_game(maps, masks),
+        "energy_pointing_game": metrics.energy_pointing_game(maps, masks),
+    }
+    curves = {}
+    for mode, curve in (("deletion", metrics.deletion_curve), ("insertion", metrics.insertion_curve)):
+        for order in ("morf", "lerf"):
+            curves[f"{mode}_{order}"] = curve(model, images, targets, maps, order=order, steps=steps, fill=fill,
+                                              looks=looks, seed=seed, progress=False)
+            scores[f"{mode}_{order}_auc"] = curves[f"{mode}_{order}"].auc
+    return scores, curves
+
+
+def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: np.ndarray,
+                  methods: Sequence[str] = PAPER_METHODS, reference_maps: Mapping[str, np.ndarray] | None = None,
+                  sens_samples: int = 10, radius: float = 0.02, steps: int = 20, fill: Any = "clutter",
+                  looks: float = 4.4, seed: int = 0, options: Mapping[str, dict[str, Any]] | None = None,
+                  progress: bool = True) -> dict[str, MethodScores]:
+    """Explain (N, C, H, W) ``images`` for ``targets`` with every method and score each map with every metric of
+    ``METRICS`` against the boolean (N, H, W) evidence ``masks``; ``reference_maps[name]`` (N, H, W) are scored
+    the same way except for Max-Sensitivity. ``options[method]`` go to ``explain`` (and to Max-Sensitivity).
+    Deletion / insertion use ``steps`` steps and ``fill`` (SAR clutter of ``looks`` looks by default).
+    Returns name -> :class:`MethodScores`, methods first, in order.
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"methods {unknown} are not in explain.METHODS ({list(METHODS)})")
+    masks = np.asarray(masks)
+    if masks.shape != (len(images), *images.shape[-2:]):
+        raise ValueError(f"masks must be (N, H, W) = {(len(images), *images.shape[-2:])}, got {masks.shape}")
+    options = dict(options or {})
+    target = target_tensor(targets, len(images), num_classes(model, images[:1]), torch.device("cpu"))
+    results: dict[str, MethodScores] = {}
+    for name in tqdm(list(methods), desc="scoring methods", disable=not progress):
+        opts = options.get(name, {})
+        maps_t = explain(model, images, target, name, **opts)
+        maps = maps_t.cpu().numpy()
+        scores = {"max_sensitivity": metrics.max_sensitivity(
+            model, images, target, name, radius=radius, n_samples=sens_samples, seed=seed, maps=maps_t, progress=False,
+            **opts).numpy()}
+        more, curves = _map_scores(model, images, target, masks, maps, METHODS[name].signed, steps, fill, looks, seed)
+        results[name] = MethodScores(name, METHODS[name].title, maps, {**scores, **more}, curves)
+    for name, maps in (reference_maps or {}).items():
+        maps = np.asarray(maps, dtype=np.float64)
+        if maps.shape != masks.shape:
+            raise ValueError(f"reference_maps[{name!r}] must be (N, H, W) = {masks.shape}, got {maps.shape}")
+        more, curves = _map_scores(model, images, target, masks, maps, None, steps, fill, looks, seed)
+        results[name] = MethodScores(name, name, maps, {"max_sensitivity": np.full(len(maps), np.nan), **more}, curves)
+    return results
+
+
+def format_table(results: Mapping[str, MethodScores], columns: Sequence[str],
+                 extra: Mapping[str, Mapping[str, float]] | None = None, digits: int = 3) -> str:
+    """A plain-text table: one row per entry of ``results`` with the mean of each metric in ``columns`` (names of
+    ``METRICS``), then the ``extra`` columns (title -> row name -> value, e.g. the paper's numbers); the best
+    value of each metric column (lower or higher, as ``METRICS`` says) is marked with a star."""
+    unknown = [c for c in columns if c not in METRICS]
+    if unknown:
+        raise ValueError(f"columns {unknown} are not metrics of evaluation.METRICS ({list(METRICS)})")
+    extra = dict(extra or {})
+    width = max([len(r.title) for r in results.values()] + [8]) + 2
+    head = f"{'method':<{width}}" + "".join(f"{METRICS[c].title:>14}" for c in columns) + \
+        "".join(f"{t:>14}" for t in extra)
+    arrows = f"{'':<{width}}" + "".join(f"{'(' + METRICS[c].better + ')':>14}" for c in columns) + \
+        "".join(f"{'':>14}" for _ in extra)
+    best = {}
+    for c in columns:
+        means = {k: r.mean(c) for k, r in results.items() if not math.isnan(r.mean(c))}
+        if means:
+            pick = min if METRICS[c].better == "lower" else max
+            best[c] = pick(means.values())
+    lines = [head, arrows]
+    for key, r in results.items():
+        cells = []
+        for c in columns:
+            value = r.mean(c)
+            mark = "*" if c in best and value == best[c] else " "
+            cells.append(f"{'-':>13} " if math.isnan(value) else f"{value:>13.{digits}f}{mark}")
+        for column in extra.values():
+            value = column.get(key, math.nan)
+            cells.append(f"{'-':>14}" if math.isnan(value) else f"{value:>14.{digits}f}")
+        lines.append(f"{r.title:<{width}}" + "".join(cells))
+    return "\n".join(lines)
