@@ -4,9 +4,12 @@ Modules, one concern each: ``config`` (profiles, data directory, device), ``sar`
 ``synthetic`` (the embedded SAR scene generators), ``cache`` (atomic on-disk cache with a manifest),
 ``readers`` (OpenSARUrban and MSTAR files on disk), ``datasets`` (torch Datasets and preprocessing),
 ``data`` (the public data API), ``models`` (ResNets, checkpoints, ``load_or_train``), ``training`` (the
-training loop and evaluation), ``explain`` (the eight Captum attribution methods), ``metrics`` (judging
-explanations: evidence shares, completeness, map correlations), ``viz`` (figures and attribution heatmaps),
-``course`` (runs the notebooks) and ``errors``.
+training loop and evaluation), ``explain`` (the eight Captum attribution methods and the CAM family behind one
+call), ``cam`` (MS-CAM, Self-Matching CAM and the torchcam CAM baselines), ``localization`` (weakly-supervised
+object localization: boxes from maps, MaxBoxAcc), ``metrics`` (judging explanations: robustness, complexity,
+ground truth, faithfulness), ``evaluation`` (every metric for many methods at once, and its tables), ``papers``
+(the published numbers), ``viz`` (figures and attribution heatmaps), ``course`` (runs the notebooks) and
+``errors``.
 """
 
 __version__ = "0.1.0"

@@ -55,9 +55,7 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("deletion_lerf_auc", "Del. LeRF", "higher", "faithfulness",
                    "AUC while the least relevant pixels are replaced first"),
         MetricInfo("insertion_morf_auc", "Ins. MoRF", "higher", "faithfulness",
-                   "AUC while the most relevant pixels are put back first onto clutter"),
-        MetricInfo("insertion_lerf_auc", "Ins. LeRF", "lower", "faithfulness",
-                   "AUC while the least relevant pixels are put back first"),
+                   "AUC while the most relevant pixels are put back first onto a blurred copy"),
     )
 }
 
@@ -80,9 +78,9 @@ class MethodScores:
 
 
 def _map_scores(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, masks: np.ndarray, maps: np.ndarray,
-                signed: bool | None, steps: int, fill: Any, looks: float, seed: int
+                signed: bool | None, steps: int, fill: Any, insertion_fill: Any, looks: float, seed: int
                 ) -> tuple[dict[str, np.ndarray], dict[str, metrics.PerturbationCurve]]:
-    """Every metric that needs only the maps (and forward passes of the model), and the four curves."""
+    """Every metric that needs only the maps (and forward passes of the model), and the three curves."""
     scores = {
         "xai_entropy_kb": metrics.xai_entropy_kb(maps, signed=signed),
         "shannon_entropy": metrics.map_entropy(maps),
@@ -91,24 +89,29 @@ def _map_scores(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, m
         "pointing_game": metrics.pointing_game(maps, masks),
         "energy_pointing_game": metrics.energy_pointing_game(maps, masks),
     }
-    curves = {}
-    for mode, curve in (("deletion", metrics.deletion_curve), ("insertion", metrics.insertion_curve)):
-        for order in ("morf", "lerf"):
-            curves[f"{mode}_{order}"] = curve(model, images, targets, maps, order=order, steps=steps, fill=fill,
-                                              looks=looks, seed=seed, progress=False)
-            scores[f"{mode}_{order}_auc"] = curves[f"{mode}_{order}"].auc
+    # With one fill, insertion MoRF would visit deletion LeRF's images in reverse (the same AUC): insertion
+    # starts from its own fill (a blurred copy, as Petsiuk et al.) so that it adds information.
+    curves = {"deletion_morf": metrics.deletion_curve(model, images, targets, maps, "morf", steps, fill, looks, seed,
+                                                      progress=False),
+              "deletion_lerf": metrics.deletion_curve(model, images, targets, maps, "lerf", steps, fill, looks, seed,
+                                                      progress=False),
+              "insertion_morf": metrics.insertion_curve(model, images, targets, maps, "morf", steps, insertion_fill,
+                                                        looks, seed, progress=False)}
+    scores.update({f"{name}_auc": curve.auc for name, curve in curves.items()})
     return scores, curves
 
 
 def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: np.ndarray,
                   methods: Sequence[str] = PAPER_METHODS, reference_maps: Mapping[str, np.ndarray] | None = None,
                   sens_samples: int = 10, radius: float = 0.02, steps: int = 20, fill: Any = "clutter",
-                  looks: float = 4.4, seed: int = 0, options: Mapping[str, dict[str, Any]] | None = None,
+                  insertion_fill: Any = "blur", looks: float = 4.4, seed: int = 0,
+                  options: Mapping[str, dict[str, Any]] | None = None,
                   progress: bool = True) -> dict[str, MethodScores]:
     """Explain (N, C, H, W) ``images`` for ``targets`` with every method and score each map with every metric of
     ``METRICS`` against the boolean (N, H, W) evidence ``masks``; ``reference_maps[name]`` (N, H, W) are scored
     the same way except for Max-Sensitivity. ``options[method]`` go to ``explain`` (and to Max-Sensitivity).
-    Deletion / insertion use ``steps`` steps and ``fill`` (SAR clutter of ``looks`` looks by default).
+    Deletion uses ``steps`` steps and ``fill`` (SAR clutter of ``looks`` looks by default); insertion starts from
+    ``insertion_fill`` (a blurred copy by default, since from the same fill it would repeat deletion LeRF).
     Returns name -> :class:`MethodScores`, methods first, in order.
     """
     unknown = [m for m in methods if m not in METHODS]
@@ -127,13 +130,15 @@ def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: n
         scores = {"max_sensitivity": metrics.max_sensitivity(
             model, images, target, name, radius=radius, n_samples=sens_samples, seed=seed, maps=maps_t, progress=False,
             **opts).numpy()}
-        more, curves = _map_scores(model, images, target, masks, maps, METHODS[name].signed, steps, fill, looks, seed)
+        more, curves = _map_scores(model, images, target, masks, maps, METHODS[name].signed, steps, fill,
+                                   insertion_fill, looks, seed)
         results[name] = MethodScores(name, METHODS[name].title, maps, {**scores, **more}, curves)
     for name, maps in (reference_maps or {}).items():
         maps = np.asarray(maps, dtype=np.float64)
         if maps.shape != masks.shape:
             raise ValueError(f"reference_maps[{name!r}] must be (N, H, W) = {masks.shape}, got {maps.shape}")
-        more, curves = _map_scores(model, images, target, masks, maps, None, steps, fill, looks, seed)
+        more, curves = _map_scores(model, images, target, masks, maps, None, steps, fill, insertion_fill, looks,
+                                   seed)
         results[name] = MethodScores(name, name, maps, {"max_sensitivity": np.full(len(maps), np.nan), **more}, curves)
     return results
 
@@ -148,10 +153,10 @@ def format_table(results: Mapping[str, MethodScores], columns: Sequence[str],
         raise ValueError(f"columns {unknown} are not metrics of evaluation.METRICS ({list(METRICS)})")
     extra = dict(extra or {})
     width = max([len(r.title) for r in results.values()] + [8]) + 2
-    head = f"{'method':<{width}}" + "".join(f"{METRICS[c].title:>14}" for c in columns) + \
-        "".join(f"{t:>14}" for t in extra)
-    arrows = f"{'':<{width}}" + "".join(f"{'(' + METRICS[c].better + ')':>14}" for c in columns) + \
-        "".join(f"{'':>14}" for _ in extra)
+    head = f"{'method':<{width}}" + "".join(f" {METRICS[c].title:>13}" for c in columns) + \
+        "".join(f" {t:>13}" for t in extra)
+    arrows = f"{'':<{width}}" + "".join(f" {'(' + METRICS[c].better + ')':>13}" for c in columns) + \
+        "".join(f" {'':>13}" for _ in extra)
     best = {}
     for c in columns:
         means = {k: r.mean(c) for k, r in results.items() if not math.isnan(r.mean(c))}

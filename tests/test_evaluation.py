@@ -45,7 +45,9 @@ def test_score_methods_matches_the_single_metrics(setup):
     np.testing.assert_allclose(sal.scores["relevance_mass"], metrics.relevance_mass_accuracy(sal.maps, masks))
     np.testing.assert_allclose(sal.scores["deletion_morf_auc"],
                                metrics.deletion_curve(model, x, y, sal.maps, steps=4).auc)
-    assert sal.curves["insertion_lerf"].order == "lerf" and sal.curves["insertion_lerf"].scores.shape == (4, 5)
+    assert sal.curves["deletion_lerf"].order == "lerf" and sal.curves["deletion_lerf"].scores.shape == (4, 5)
+    np.testing.assert_allclose(sal.scores["insertion_morf_auc"],
+                               metrics.insertion_curve(model, x, y, sal.maps, steps=4, fill="blur").auc)
     oracle = results["evidence mask"]
     assert np.isnan(oracle.scores["max_sensitivity"]).all()
     np.testing.assert_allclose(oracle.scores["relevance_mass"], 1.0)

@@ -417,6 +417,15 @@ def test_deletion_and_insertion_curves_on_a_known_model():
     assert insertion.mode == "insertion" and insertion.order == "morf"
 
 
+def test_insertion_morf_is_deletion_lerf_backwards_with_the_same_fill(slim):
+    x = _inputs(3, 32)
+    maps = torch.randn(3, 32, 32, generator=torch.Generator().manual_seed(1))  # no ties
+    deletion = metrics.deletion_curve(slim, x, [1, 2, 3], maps, order="lerf", steps=8, fill="mean")
+    insertion = metrics.insertion_curve(slim, x, [1, 2, 3], maps, order="morf", steps=8, fill="mean")
+    np.testing.assert_allclose(insertion.scores, deletion.scores[:, ::-1], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(insertion.auc, deletion.auc, rtol=1e-5)
+
+
 def test_deletion_curves_batch_and_chunk_consistently(slim):
     x = _inputs(5, 32)
     maps = torch.randn(5, 32, 32, generator=torch.Generator().manual_seed(0))
