@@ -1,4 +1,4 @@
-"""Attribution maps for the course's SAR classifiers: eight Captum methods behind one call, ``explain``.
+"""Attribution maps for the course's SAR classifiers: eight Captum methods and the CAM family behind one call.
 
 ``explain(model, images, targets, method)`` returns one (B, H, W) float32 map per image: Captum's attribution
 of the target class score (the logit) to the (B, C, H, W) input, SUMMED over the channel dimension (for a
@@ -14,7 +14,10 @@ Bottleneck) per residual block, which those hooks do not expect; :func:`prepare_
 the model with one non-inplace ReLU module per ReLU use and the same weights, and ``explain`` uses it for
 these three methods automatically.
 
-Everything is computed by Captum; this module only chooses the settings, batches, validates and reduces.
+The eight methods of Su et al. (PAPER_METHODS) are computed by Captum; this module only chooses the settings,
+batches, validates and reduces. The CAM family of lessons 09-10 (CAM_METHODS: MS-CAM, Self-Matching CAM,
+Grad-CAM++, XGrad-CAM, LayerCAM, Score-CAM) is computed by :mod:`.cam` (torchcam and hand-written) and returns
+maps in [0, 1] through the same call.
 """
 
 from __future__ import annotations
@@ -53,16 +56,19 @@ MID_WINDOW: float = 0.0  # the middle of the dB window (-12.5 dB) in the models'
 
 @dataclass(frozen=True)
 class MethodInfo:
-    """What one attribution method is: display title, Captum class, sign convention, options and reference."""
+    """What one attribution method is: display title, implementing class, sign convention, options and reference."""
 
     name: str
     title: str
-    captum_class: str
+    captum_class: str  # Captum's class; for the CAM family the torchcam class or our function
     signed: bool  # whether the channel-summed maps (with the default options) carry a meaningful sign
     sign_convention: str
     citation: str
     options: tuple[str, ...] = ()  # keyword options ``explain`` accepts for this method
 
+
+_CAM_SIGN = ("Non-negative, in [0, 1]: the class activation map at the layer (default layer4), upsampled bilinearly "
+             "to the input and min-max normalised per image (a constant map is all zeros).")
 
 METHODS: dict[str, MethodInfo] = {
     info.name: info
@@ -109,10 +115,49 @@ METHODS: dict[str, MethodInfo] = {
             "region supports the class.",
             "Zeiler & Fergus (2014), Visualizing and Understanding Convolutional Networks, ECCV, arXiv:1311.2901",
             ("window", "stride", "baseline", "perturbations_per_eval")),
+        # the CAM family of lessons 09-10, computed by sarxai_utils.cam (torchcam and hand-written)
+        MethodInfo(
+            "ms_cam", "MS-CAM", "sarxai_utils.cam.self_matching_map (hand-written)", False,
+            _CAM_SIGN + " The course's reconstruction from the abstract: Grad-CAM channel weights times "
+            "LayerCAM element-wise weights ReLU(dy/dA), feature maps and gradients matched with the image "
+            "(sarxai_utils.cam).",
+            "Sun, Zhang, Zeng, Wang, Yang, Yang & Chen (2025), A multi-weight self-matching visual explanation for "
+            "CNNs on SAR images, arXiv:2512.02344 (reconstructed from the abstract)",
+            ("layer", "q", "channel_weight", "element_weight", "match_gradients", "scale_features")),
+        MethodInfo(
+            "self_matching_cam", "Self-Matching CAM", "sarxai_utils.cam.self_matching_map (hand-written)", False,
+            _CAM_SIGN + " XGrad-CAM channel weights on the feature maps matched (Hadamard product) with the image.",
+            "Feng, Zhu, Stankovic & Ji (2021), Self-Matching CAM: A Novel Accurate Visual Explanation of CNNs for SAR "
+            "Image Interpretation, Remote Sensing 13(9):1772",
+            ("layer", "q", "channel_weight", "scale_features")),
+        MethodInfo(
+            "grad_cam_pp", "Grad-CAM++", "torchcam.methods.GradCAMpp (weights of the paper's Eq. 19)", False,
+            _CAM_SIGN,
+            "Chattopadhay, Sarkar, Howlader & Balasubramanian (2018), Grad-CAM++: Generalized Gradient-Based Visual "
+            "Explanations for Deep Convolutional Networks, WACV, arXiv:1710.11063",
+            ("layer", "variant")),
+        MethodInfo(
+            "xgrad_cam", "XGrad-CAM", "torchcam.methods.XGradCAM", False, _CAM_SIGN,
+            "Fu, Hu, Zhang, Li, Jia & Xia (2020), Axiom-based Grad-CAM: Towards Accurate Visualization and Explanation "
+            "of CNNs, BMVC, arXiv:2008.02312",
+            ("layer",)),
+        MethodInfo(
+            "layer_cam", "LayerCAM", "torchcam.methods.LayerCAM", False, _CAM_SIGN,
+            "Jiang, Zhang, Hou, Cheng & Wei (2021), LayerCAM: Exploring Hierarchical Class Activation Maps for "
+            "Localization, IEEE Transactions on Image Processing 30:5875-5888",
+            ("layer",)),
+        MethodInfo(
+            "score_cam", "Score-CAM", "torchcam.methods.ScoreCAM", False,
+            _CAM_SIGN + " Gradient-free: one forward pass per channel of the layer and image.",
+            "Wang, Wang, Du, Yang, Zhang, Ding, Mardziel & Hu (2020), Score-CAM: Score-Weighted Visual Explanations "
+            "for Convolutional Neural Networks, CVPR Workshops, arXiv:1910.01279",
+            ("layer", "internal_batch_size")),
     )
 }
 
-PAPER_METHODS: tuple[str, ...] = tuple(METHODS)  # the eight methods of Su et al., in registry order
+PAPER_METHODS: tuple[str, ...] = ("saliency", "input_x_gradient", "integrated_gradients", "guided_backprop",
+                                  "deconvolution", "grad_cam", "guided_grad_cam", "occlusion")  # Su et al.'s eight
+CAM_METHODS: tuple[str, ...] = tuple(name for name in METHODS if name not in PAPER_METHODS)  # lessons 09-10
 RELU_HOOK_METHODS: frozenset[str] = frozenset({"guided_backprop", "deconvolution", "guided_grad_cam"})
 DEFAULT_LAYER = "layer4"
 
@@ -374,6 +419,10 @@ def _settings(method: str, options: dict[str, Any], model: nn.Module, images: to
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise TypeError(f"unknown option(s) {unknown} for method {method!r}; it accepts {list(allowed) or 'none'}")
+    if method in CAM_METHODS:
+        from . import cam  # imported here: cam imports this module
+
+        return cam.settings(method, options, model, images)
     if method == "saliency":
         value = options.get("abs", True)
         if not isinstance(value, bool):
@@ -468,7 +517,11 @@ def input_batch(images: Any, device: torch.device, dtype: torch.dtype) -> torch.
 # --------------------------------------------------------------------------------------------------------------
 def _attribute(method: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor, settings: dict[str, Any],
                chunk: slice) -> torch.Tensor:
-    """Captum's (b, C, H, W) attribution of one chunk."""
+    """Captum's (b, C, H, W) attribution of one chunk; (b, 1, H, W) maps in [0, 1] for the CAM family."""
+    if method in CAM_METHODS:
+        from . import cam  # imported here: cam imports this module
+
+        return cam.attribute(method, model, x, target, settings)
     if method == "saliency":
         return Saliency(model).attribute(x, target=target, abs=settings["abs"])
     if method == "input_x_gradient":
@@ -517,6 +570,9 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
     ("bilinear"); guided_grad_cam ``layer``, ``interpolate_mode`` ("bilinear"; Captum's default is "nearest");
     occlusion ``window`` / ``stride`` (from :func:`occlusion_window`), ``baseline`` ("black"),
     ``perturbations_per_eval`` (16).
+
+    The CAM family (CAM_METHODS: ms_cam, self_matching_cam, grad_cam_pp, xgrad_cam, layer_cam, score_cam) gives
+    maps in [0, 1], min-max normalised per image; their options are documented in :mod:`.cam`.
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known methods: {list(METHODS)}")

@@ -23,8 +23,10 @@ from torch import nn
 
 from sarxai_utils import models
 from sarxai_utils.explain import (
+    CAM_METHODS,
     IG_STEPS,
     METHODS,
+    PAPER_METHODS,
     MethodInfo,
     explain,
     occlusion_window,
@@ -35,6 +37,7 @@ from sarxai_utils.metrics import completeness
 
 NAMES = ("saliency", "input_x_gradient", "integrated_gradients", "guided_backprop", "deconvolution", "grad_cam",
          "guided_grad_cam", "occlusion")
+CAM_NAMES = ("ms_cam", "self_matching_cam", "grad_cam_pp", "xgrad_cam", "layer_cam", "score_cam")
 FAST = {"occlusion": {"stride": 4}, "integrated_gradients": {"n_steps": 8}}  # cheaper settings where defaults are slow
 
 
@@ -92,7 +95,10 @@ def _relu_calls(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
 # Registry, shapes
 # ---------------------------------------------------------------------------------------------------------------
 def test_registry_lists_the_eight_methods():
-    assert tuple(METHODS) == NAMES
+    assert PAPER_METHODS == NAMES  # what lessons 03-08 loop over
+    assert CAM_METHODS == CAM_NAMES
+    assert tuple(METHODS) == NAMES + CAM_NAMES  # the eight, then the CAM family of lessons 09-10
+    assert all(not METHODS[name].signed for name in CAM_NAMES)
     for name, info in METHODS.items():
         assert isinstance(info, MethodInfo) and info.name == name
         assert info.title and info.captum_class and info.sign_convention and info.citation

@@ -1,0 +1,350 @@
+"""Weakly-supervised object localization (WSOL) from class activation maps, as Choe et al. (CVPR 2020) evaluate it.
+
+A CAM (computed for the ground-truth class, resized to the image) is min-max normalised to [0, 1]; the pixels
+``>= threshold * max`` form a mask whose connected components (8-connectivity: diagonal neighbours touch) give
+the estimated box: the bounding box of the largest component (most pixels; ties go to the component met first in
+row-major order) or, with ``multi_contour=True``, one box per component, of which the best match counts (Choe et
+al.'s MaxBoxAccV2: "the best match between the set of all estimated boxes and the ground-truth box").
+
+Boxes are int64 ``(x0, y0, x1, y1)`` with INCLUSIVE pixel bounds, x the column and y the row, as the embedded
+targets' boxes (:mod:`.synthetic`): a single pixel is (x, y, x, y) and has area 1. A map with nothing to threshold
+(a constant map, including all zeros, which min-max normalises to zeros) gives the empty box
+:data:`EMPTY_BOX` = (-1, -1, -1, -1), whose IoU with any box (even another empty box) is 0. For a non-constant
+map every threshold in [0, 1] keeps at least the maximum pixel, so its box is never empty (threshold 0 keeps the
+whole image).
+
+MaxBoxAcc (IoU 0.5) is the best, over the thresholds, of the share of images whose box has IoU >= 0.5 with the
+ground truth; MaxBoxAccV2 averages that best share over IoU levels {0.3, 0.5, 0.7} with multi-contour boxes.
+GT-known Loc is that share at one threshold; Top-1 Loc also needs the correct class prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+EMPTY_BOX: np.ndarray = np.array([-1, -1, -1, -1], dtype=np.int64)
+EMPTY_BOX.setflags(write=False)
+FLAT_ULPS: int = 64  # a map whose spread is below 64 float steps of its magnitude counts as constant (as in .cam)
+V2_IOUS: tuple[float, ...] = (0.3, 0.5, 0.7)  # Choe et al.'s IoU levels of MaxBoxAccV2
+CHOE_THRESHOLDS: np.ndarray = np.round(np.arange(0.0, 1.0, 0.01), 2)  # their CAM thresholds 0, 0.01, ..., 0.99
+CHOE_THRESHOLDS.setflags(write=False)
+_EIGHT = np.ones((3, 3), dtype=bool)
+_EIGHT_PER_SLICE = np.zeros((3, 3, 3), dtype=bool)  # 8-connectivity within a threshold, none across thresholds
+_EIGHT_PER_SLICE[1] = True
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------------------------
+def _array(value: Any, name: str) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be an array, got {type(value).__name__}") from error
+
+
+def _maps(value: Any, name: str, ndim: int) -> np.ndarray:
+    a = _array(value, name)
+    shape = "(H, W)" if ndim == 2 else "(N, H, W)"
+    if a.ndim != ndim or a.size == 0:
+        raise ValueError(f"{name} must have shape {shape} with at least one pixel, got shape {a.shape}")
+    if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
+        raise ValueError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf values")
+    return a
+
+
+def _threshold(value: Any, name: str = "threshold") -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    value = float(value)
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
+    return value
+
+
+def _thresholds(value: Any) -> np.ndarray:
+    t = _array(value, "thresholds")
+    if t.ndim == 0:
+        t = t[None]
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError(f"thresholds must be a non-empty 1-D sequence, got shape {t.shape}")
+    if t.dtype == np.bool_ or not np.issubdtype(t.dtype, np.number):
+        raise ValueError(f"thresholds must be numbers in [0, 1], got dtype {t.dtype}")
+    t = t.astype(np.float64)
+    bad = t[~((t >= 0.0) & (t <= 1.0))]
+    if bad.size:
+        raise ValueError(f"thresholds must lie in [0, 1], got {bad[:5].tolist()}")
+    return t
+
+
+def _iou_level(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"iou must be a number in (0, 1], got {value!r}")
+    value = float(value)
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"iou must lie in (0, 1], got {value!r}")
+    return value
+
+
+def _boxes(value: Any, name: str, allow_empty: bool = True) -> np.ndarray:
+    """Checked int64 boxes (..., 4); rows equal to EMPTY_BOX are allowed (if ``allow_empty``)."""
+    b = _array(value, name)
+    if b.ndim not in (1, 2) or b.shape[-1] != 4:
+        raise ValueError(f"{name} must have shape (4,) or (N, 4) as (x0, y0, x1, y1), got shape {b.shape}")
+    if b.dtype == np.bool_ or not np.issubdtype(b.dtype, np.number):
+        raise ValueError(f"{name} must hold integer pixel coordinates, got dtype {b.dtype}")
+    if not np.isfinite(b).all() or not np.array_equal(b, np.round(b)):
+        raise ValueError(f"{name} must hold integer pixel coordinates (inclusive bounds), got {b.tolist()[:3]}")
+    b = b.astype(np.int64)
+    empty = (b == -1).all(axis=-1)
+    if empty.any() and not allow_empty:
+        raise ValueError(f"{name} contains the empty box (-1, -1, -1, -1), which a ground truth cannot be")
+    flat_b, flat_empty = b.reshape(-1, 4), empty.reshape(-1)
+    bad = ~flat_empty & ((flat_b[:, 0] > flat_b[:, 2]) | (flat_b[:, 1] > flat_b[:, 3]) | (flat_b < 0).any(axis=1))
+    if bad.any():
+        raise ValueError(f"{name} must be (x0, y0, x1, y1) with 0 <= x0 <= x1 and 0 <= y0 <= y1 (or the empty box "
+                         f"(-1, -1, -1, -1)), got {flat_b[bad][:3].tolist()}")
+    return b
+
+
+def _check_inside(boxes: np.ndarray, height: int, width: int, name: str) -> None:
+    outside = (boxes[:, 2] >= width) | (boxes[:, 3] >= height)
+    if outside.any():
+        raise ValueError(f"{name} {np.flatnonzero(outside)[:5].tolist()} reach outside the {height} x {width} maps")
+
+
+def _cams_and_boxes(cams: Any, boxes: Any) -> tuple[np.ndarray, np.ndarray]:
+    c = _maps(cams, "cams", 3)
+    b = _boxes(boxes, "boxes", allow_empty=False)
+    if b.ndim != 2 or len(b) != len(c):
+        raise ValueError(f"boxes must have shape (N, 4) with one box per map: cams has {len(c)} maps, boxes has "
+                         f"shape {b.shape}")
+    _check_inside(b, c.shape[1], c.shape[2], "boxes")
+    return c, b
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Maps to boxes
+# --------------------------------------------------------------------------------------------------------------
+def _normalized(cam: np.ndarray) -> np.ndarray | None:
+    """The (H, W) map min-max scaled to [0, 1], or None for a constant map (up to float rounding)."""
+    low, high = float(cam.min()), float(cam.max())
+    if high - low <= FLAT_ULPS * np.finfo(np.float64).eps * max(abs(low), abs(high)):
+        return None
+    return (cam - low) / (high - low)
+
+
+@dataclass(frozen=True)
+class _Components:
+    """The connected components of one map at several thresholds."""
+
+    level: np.ndarray  # (K,) index of the threshold each component belongs to
+    size: np.ndarray  # (K,) pixels
+    boxes: np.ndarray  # (K, 4) inclusive boxes
+
+
+def _components(cam: np.ndarray, thresholds: np.ndarray) -> _Components:
+    """Components of ``normalised cam >= t`` for every t of ``thresholds`` (one 3-D labelling, 8-connected in-plane)."""
+    norm = _normalized(cam)
+    if norm is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Components(empty, empty, np.zeros((0, 4), dtype=np.int64))
+    masks = norm[None] >= thresholds[:, None, None]
+    labels, count = ndimage.label(masks, structure=_EIGHT_PER_SLICE)
+    slices = ndimage.find_objects(labels)
+    size = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    level = np.array([s[0].start for s in slices], dtype=np.int64)
+    boxes = np.array([[s[2].start, s[1].start, s[2].stop - 1, s[1].stop - 1] for s in slices],
+                     dtype=np.int64).reshape(-1, 4)
+    return _Components(level, size.astype(np.int64), boxes)
+
+
+def _largest(parts: _Components, n_levels: int) -> np.ndarray:
+    """(T, 4): the box of the largest component at each threshold (EMPTY_BOX where there is none)."""
+    out = np.tile(EMPTY_BOX, (n_levels, 1))
+    if len(parts.size):
+        # components come in label order (row-major within each threshold); stable sort keeps it among ties
+        order = np.lexsort((-parts.size, parts.level))
+        first = np.unique(parts.level[order], return_index=True)[1]
+        chosen = order[first]
+        out[parts.level[chosen]] = parts.boxes[chosen]
+    return out
+
+
+def cam_to_box(cam: Any, threshold: float, multi_contour: bool = False) -> np.ndarray:
+    """The estimated box of one (H, W) map at ``threshold`` in [0, 1]: int64 (4,) inclusive (x0, y0, x1, y1).
+
+    The map is min-max normalised and the pixels >= threshold x max kept; the box bounds the largest 8-connected
+    component, or with ``multi_contour`` a (K, 4) array has one box per component, largest first. A constant map
+    gives EMPTY_BOX (a (1, 4) array of it with ``multi_contour``).
+    """
+    c = _maps(cam, "cam", 2)
+    t = np.array([_threshold(threshold)])
+    if not isinstance(multi_contour, bool):
+        raise ValueError(f"multi_contour must be True or False, got {multi_contour!r}")
+    parts = _components(c, t)
+    if not multi_contour:
+        return _largest(parts, 1)[0]
+    if not len(parts.size):
+        return EMPTY_BOX[None].copy()
+    order = np.argsort(-parts.size, kind="stable")
+    return parts.boxes[order]
+
+
+def box_iou(a: Any, b: Any) -> float | np.ndarray:
+    """Intersection over union of boxes with inclusive pixel bounds: (4,) and (4,) give a float, (N, 4) with (4,)
+    or (N, 4) give (N,) floats in [0, 1]. An empty box (-1, -1, -1, -1) has IoU 0 with every box."""
+    x = _boxes(a, "a")
+    y = _boxes(b, "b")
+    if x.ndim == 2 and y.ndim == 2 and len(x) != len(y):
+        raise ValueError(f"a and b must have the same number of boxes (or one of them a single box), got "
+                         f"{len(x)} and {len(y)}")
+    scalar = x.ndim == 1 and y.ndim == 1
+    x, y = np.atleast_2d(x), np.atleast_2d(y)
+    width = np.minimum(x[:, 2], y[:, 2]) - np.maximum(x[:, 0], y[:, 0]) + 1
+    height = np.minimum(x[:, 3], y[:, 3]) - np.maximum(x[:, 1], y[:, 1]) + 1
+    inter = np.clip(width, 0, None) * np.clip(height, 0, None)
+    area_x = (x[:, 2] - x[:, 0] + 1) * (x[:, 3] - x[:, 1] + 1)
+    area_y = (y[:, 2] - y[:, 0] + 1) * (y[:, 3] - y[:, 1] + 1)
+    iou = inter / (area_x + area_y - inter)
+    empty = (x == -1).all(axis=1) | (y == -1).all(axis=1)
+    iou = np.where(empty, 0.0, iou).astype(np.float64)
+    return float(iou[0]) if scalar else iou
+
+
+def box_ious(cams: Any, boxes: Any, thresholds: Any, multi_contour: bool = False) -> np.ndarray:
+    """IoU of each map's estimated box with its ground-truth box at every threshold: (N, T) floats in [0, 1].
+
+    ``cams`` (N, H, W), ``boxes`` (N, 4) inclusive ground truth, ``thresholds`` (T,) in [0, 1]; with
+    ``multi_contour`` the best IoU over the components' boxes. The basis of every score below.
+    """
+    c, b = _cams_and_boxes(cams, boxes)
+    t = _thresholds(thresholds)
+    if not isinstance(multi_contour, bool):
+        raise ValueError(f"multi_contour must be True or False, got {multi_contour!r}")
+    out = np.zeros((len(c), len(t)), dtype=np.float64)
+    for i in range(len(c)):  # connected components need a loop over images; thresholds are labelled at once
+        parts = _components(c[i], t)
+        if not len(parts.size):
+            continue
+        if multi_contour:
+            ious = box_iou(parts.boxes, b[i])
+            np.maximum.at(out[i], parts.level, ious)
+        else:
+            out[i] = box_iou(_largest(parts, len(t)), b[i])
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Scores
+# --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BoxAccuracy:
+    """MaxBoxAcc at one IoU level: the best accuracy, its threshold, and the accuracy at every threshold."""
+
+    accuracy: float  # best share of images with IoU >= iou, in [0, 1]
+    threshold: float  # the (smallest) threshold that reaches it
+    iou: float  # the IoU level
+    thresholds: np.ndarray  # (T,) the thresholds tried
+    curve: np.ndarray  # (T,) accuracy at each threshold
+    multi_contour: bool
+
+
+@dataclass(frozen=True)
+class BoxAccuracyV2:
+    """MaxBoxAccV2: the mean over IoU levels of the best accuracy, with each level's BoxAccuracy."""
+
+    accuracy: float  # mean of the per-level best accuracies, in [0, 1]
+    levels: tuple[BoxAccuracy, ...]  # one per IoU level (0.3, 0.5, 0.7), multi-contour boxes
+
+
+def _best(curve: np.ndarray, thresholds: np.ndarray, iou: float, multi_contour: bool) -> BoxAccuracy:
+    best = int(np.argmax(curve))  # first maximum: thresholds in the given order
+    return BoxAccuracy(float(curve[best]), float(thresholds[best]), iou, thresholds.copy(), curve, multi_contour)
+
+
+def threshold_curve(cams: Any, boxes: Any, thresholds: Any, iou: float = 0.5,
+                    multi_contour: bool = False) -> np.ndarray:
+    """Localization accuracy at every threshold: (T,) shares in [0, 1] of the (N, H, W) ``cams`` whose box has
+    IoU >= ``iou`` with its (N, 4) ground-truth box."""
+    level = _iou_level(iou)
+    return (box_ious(cams, boxes, thresholds, multi_contour) >= level).mean(axis=0)
+
+
+def max_box_acc(cams: Any, boxes: Any, thresholds: Any = CHOE_THRESHOLDS, iou: float = 0.5,
+                multi_contour: bool = False) -> BoxAccuracy:
+    """MaxBoxAcc (Choe et al. 2020) of (N, H, W) ``cams`` against (N, 4) inclusive boxes: the best accuracy over
+    ``thresholds`` (default 0, 0.01, ..., 0.99) at IoU >= ``iou``, its threshold and the accuracy curve."""
+    level = _iou_level(iou)
+    t = _thresholds(thresholds)
+    curve = (box_ious(cams, boxes, t, multi_contour) >= level).mean(axis=0)
+    return _best(curve, t, level, multi_contour)
+
+
+def max_box_acc_v2(cams: Any, boxes: Any, thresholds: Any = CHOE_THRESHOLDS,
+                   ious: tuple[float, ...] = V2_IOUS) -> BoxAccuracyV2:
+    """MaxBoxAccV2 (Choe et al. 2020) of (N, H, W) ``cams`` against (N, 4) boxes: the mean over IoU levels
+    {0.3, 0.5, 0.7} of the best accuracy over ``thresholds``, with multi-contour boxes (best-matching component)."""
+    levels = tuple(_iou_level(v) for v in ious)
+    if not levels:
+        raise ValueError("ious must name at least one IoU level")
+    t = _thresholds(thresholds)
+    table = box_ious(cams, boxes, t, multi_contour=True)
+    per_level = tuple(_best((table >= v).mean(axis=0), t, v, True) for v in levels)
+    return BoxAccuracyV2(float(np.mean([p.accuracy for p in per_level])), per_level)
+
+
+def gt_known_loc(cams: Any, boxes: Any, threshold: float, iou: float = 0.5, multi_contour: bool = False) -> float:
+    """GT-known localization accuracy at one ``threshold``: the share in [0, 1] of the (N, H, W) ``cams`` (for the
+    ground-truth class) whose box has IoU >= ``iou`` with its (N, 4) ground-truth box."""
+    level = _iou_level(iou)
+    return float((box_ious(cams, boxes, [_threshold(threshold)], multi_contour)[:, 0] >= level).mean())
+
+
+def top1_loc(cams: Any, boxes: Any, predictions: Any, labels: Any, threshold: float, iou: float = 0.5,
+             multi_contour: bool = False) -> float:
+    """Top-1 localization accuracy: the share in [0, 1] of images whose (N,) ``predictions`` equal their (N,)
+    ``labels`` AND whose box (from the ground-truth class's map) has IoU >= ``iou`` at ``threshold``."""
+    level = _iou_level(iou)
+    ious = box_ious(cams, boxes, [_threshold(threshold)], multi_contour)[:, 0]
+    p, y = _array(predictions, "predictions"), _array(labels, "labels")
+    for name, v in (("predictions", p), ("labels", y)):
+        if v.shape != (len(ious),):
+            raise ValueError(f"{name} must have shape ({len(ious)},), one class per map, got {v.shape}")
+        if v.dtype == np.bool_ or not np.issubdtype(v.dtype, np.integer):
+            raise ValueError(f"{name} must hold integer class indices, got dtype {v.dtype}")
+    return float(((p == y) & (ious >= level)).mean())
+
+
+def mask_iou(cams: Any, masks: Any, threshold: float) -> np.ndarray:
+    """IoU of each thresholded map (normalised map >= ``threshold``; a constant map keeps nothing) with its
+    boolean target mask: (N, H, W) maps and masks -> (N,) floats in [0, 1]; every mask needs a pixel."""
+    c = _maps(cams, "cams", 3)
+    m = _array(masks, "masks")
+    if m.shape != c.shape:
+        raise ValueError(f"masks must have the cams' shape {c.shape}, got {m.shape}")
+    if m.dtype != np.bool_:
+        raise ValueError(f"masks must be boolean, got dtype {m.dtype}")
+    empty = np.flatnonzero(~m.reshape(len(m), -1).any(axis=1))
+    if empty.size:
+        raise ValueError(f"masks {empty[:10].tolist()} are empty: the IoU with an empty target is undefined")
+    t = _threshold(threshold)
+    low = c.min(axis=(1, 2), keepdims=True)
+    high = c.max(axis=(1, 2), keepdims=True)
+    span = high - low
+    flat = span <= FLAT_ULPS * np.finfo(np.float64).eps * np.maximum(np.abs(low), np.abs(high))
+    norm = (c - low) / np.where(flat, 1.0, span)
+    kept = (norm >= t) & ~flat
+    inter = (kept & m).sum(axis=(1, 2))
+    union = (kept | m).sum(axis=(1, 2))
+    return inter / union
