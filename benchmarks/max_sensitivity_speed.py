@@ -4,8 +4,8 @@ For each architecture (default resnet10_slim, the laptop model, and resnet18, on
 each of the eight methods, in one run on the same model, images and perturbations: the seconds of
 ``captum.metrics.sensitivity_max(explain-wrapper, ...)`` and of ``max_sensitivity(...)`` (Captum's default of 10
 perturbed copies per image, B images), their ratio (Captum / ours; >= 1 means ours is at least as fast) and the
-largest difference of the scores (they must agree). Each time is the best of ``--repeats`` runs after a
-warm-up. Integrated Gradients uses ``--ig-steps`` (default 50) to keep the run short: the ratio does not
+largest difference of the scores (they must agree). Each time is the best of ``--repeats`` alternating rounds
+after a warm-up. Integrated Gradients uses ``--ig-steps`` (default 50) to keep the run short: the ratio does not
 depend on it. Run on an otherwise idle machine:
 ``.venv/bin/python benchmarks/max_sensitivity_speed.py [--archs resnet10_slim resnet18] [--repeats 2]``.
 """
@@ -26,20 +26,26 @@ from sarxai_utils import metrics, models, training
 from sarxai_utils.explain import METHODS, PAPER_METHODS, explain
 
 
-def best_time(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
-    """Best wall-clock seconds of ``fn`` over ``repeats`` runs after one warm-up run, and its last result."""
-    result = fn()
-    best = float("inf")
+def interleaved_best(first: Callable[[], object], second: Callable[[], object], repeats: int
+                     ) -> tuple[float, object, float, object]:
+    """Best wall-clock seconds of ``first`` and ``second`` over ``repeats`` alternating rounds after one warm-up
+    run of each (alternating spreads any drift of the machine's speed over both), with their last results."""
+    result_a, result_b = first(), second()
+    best_a = best_b = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        result_a = first()
+        best_a = min(best_a, time.perf_counter() - start)
+        start = time.perf_counter()
+        result_b = second()
+        best_b = min(best_b, time.perf_counter() - start)
+    return best_a, result_a, best_b, result_b
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archs", nargs="+", default=["resnet10_slim", "resnet18"])
+    parser.add_argument("--methods", nargs="+", default=list(PAPER_METHODS), choices=list(PAPER_METHODS))
     parser.add_argument("--size", type=int, default=100)
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--samples", type=int, default=10)
@@ -66,18 +72,20 @@ def main() -> None:
         model = models.build_model(arch, 1, 10).eval()
         print(f"\n{arch}\n{'method':<24}{'Captum s':>10}{'ours s':>10}{'Captum/ours':>13}{'max |diff|':>12}")
         report[arch] = {}
-        for method in PAPER_METHODS:
+        for method in args.methods:
             options = {"n_steps": args.ig_steps} if method == "integrated_gradients" else {}
 
             def explanation(inputs, target, model=model, method=method, options=options):
                 inputs = inputs[0] if isinstance(inputs, tuple) else inputs
                 return (explain(model, inputs, target, method, progress=False, **options),)
 
-            captum_s, theirs = best_time(lambda explanation=explanation: sensitivity_max(
-                explanation, x, perturb_func=perturb, n_perturb_samples=args.samples, target=targets), args.repeats)
-            ours_s, ours = best_time(lambda model=model, method=method, options=options: metrics.max_sensitivity(
-                model, x, targets, method, n_samples=args.samples, perturb_func=perturb, progress=False,
-                **options), args.repeats)
+            captum_s, theirs, ours_s, ours = interleaved_best(
+                lambda explanation=explanation: sensitivity_max(
+                    explanation, x, perturb_func=perturb, n_perturb_samples=args.samples, target=targets),
+                lambda model=model, method=method, options=options: metrics.max_sensitivity(
+                    model, x, targets, method, n_samples=args.samples, perturb_func=perturb, progress=False,
+                    **options),
+                args.repeats)
             diff = float((ours - theirs.float().reshape(-1)).abs().max())
             ratio = captum_s / ours_s
             print(f"{METHODS[method].title:<24}{captum_s:>10.3f}{ours_s:>10.3f}{ratio:>13.2f}{diff:>12.1e}",
