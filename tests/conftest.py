@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from unittest import mock
 
 import pytest
@@ -20,6 +21,32 @@ def _isolated_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("SARXAI_PROFILE", raising=False)
     monkeypatch.delenv("SARXAI_OPENSARURBAN", raising=False)
     monkeypatch.delenv("SARXAI_MSTAR", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_captum():
+    """Captum's warnings about ReLU hooks and inputs without gradients are expected in these tests."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU")
+        warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
+        yield
+
+
+def _slim(channels: int, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return models.build_model("resnet10_slim", channels, 10).eval()
+
+
+@pytest.fixture(scope="module")
+def slim1() -> nn.Module:
+    """A random one-channel resnet10_slim in eval mode (seed 0)."""
+    return _slim(1)
+
+
+@pytest.fixture(scope="module")
+def slim2() -> nn.Module:
+    """A random two-channel (VV + VH) resnet10_slim in eval mode (seed 0)."""
+    return _slim(2)
 
 
 @pytest.fixture(scope="session")

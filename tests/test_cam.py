@@ -63,16 +63,6 @@ def _layer4_and_gradient(model: nn.Module, x: torch.Tensor, targets: torch.Tenso
     return store[0].detach(), grad
 
 
-@pytest.fixture(scope="module")
-def slim1() -> nn.Module:
-    return _slim(1)
-
-
-@pytest.fixture(scope="module")
-def slim2() -> nn.Module:
-    return _slim(2)
-
-
 @pytest.fixture(autouse=True)
 def _quiet():
     with warnings.catch_warnings():

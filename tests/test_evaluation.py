@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
 
 from sarxai_utils import evaluation, metrics, models
 from sarxai_utils.explain import explain
-
-
-@pytest.fixture(autouse=True)
-def _quiet_captum():
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU")
-        yield
 
 
 @pytest.fixture(scope="module")

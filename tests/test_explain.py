@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
 
 import numpy as np
 import pytest
@@ -52,27 +51,9 @@ def _images(batch: int, channels: int, size: int, seed: int = 1) -> torch.Tensor
 
 
 @pytest.fixture(scope="module")
-def slim1() -> nn.Module:
-    return _slim(1)
-
-
-@pytest.fixture(scope="module")
-def slim2() -> nn.Module:
-    return _slim(2)
-
-
-@pytest.fixture(scope="module")
 def resnet18() -> nn.Module:
     torch.manual_seed(0)
     return models.build_model("resnet18", 1, 10).eval()
-
-
-@pytest.fixture(autouse=True)
-def _quiet_captum():
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU")
-        warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
-        yield
 
 
 def _relu_calls(model: nn.Module, x: torch.Tensor) -> dict[str, int]:

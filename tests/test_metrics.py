@@ -150,31 +150,13 @@ NAMES = ("saliency", "input_x_gradient", "integrated_gradients", "guided_backpro
 CHEAP = {"integrated_gradients": {"n_steps": 8}, "occlusion": {"stride": 8}}
 
 
-@pytest.fixture(autouse=True)
-def _quiet_captum():
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU")
-        warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
-        yield
-
-
-@pytest.fixture(scope="module")
-def slim() -> torch.nn.Module:
-    from sarxai_utils import models
-
-    torch.manual_seed(0)
-    return models.build_model("resnet10_slim", 1, 10).eval()
-
-
 def _inputs(batch: int = 3, size: int = 64, seed: int = 1) -> torch.Tensor:
     return torch.rand(batch, 1, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
 # --- Max-Sensitivity --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method", NAMES)
-def test_max_sensitivity_equals_captum_sensitivity_max(method, slim):
+def test_max_sensitivity_equals_captum_sensitivity_max(method, slim1):
     from captum.metrics import sensitivity_max
 
     from sarxai_utils.explain import explain
@@ -189,9 +171,9 @@ def test_max_sensitivity_equals_captum_sensitivity_max(method, slim):
 
     def explanation(inputs, target):  # Captum hands over a tuple first, then tensors; it wants a tuple back
         inputs = inputs[0] if isinstance(inputs, tuple) else inputs
-        return (explain(slim, inputs, target, method, **options),)
+        return (explain(slim1, inputs, target, method, **options),)
 
-    ours = metrics.max_sensitivity(slim, x, targets, method, n_samples=n, perturb_func=fixed, **options)
+    ours = metrics.max_sensitivity(slim1, x, targets, method, n_samples=n, perturb_func=fixed, **options)
     theirs = sensitivity_max(explanation, x, perturb_func=fixed, n_perturb_samples=n, target=targets)
     assert ours.shape == (3,) and ours.dtype == torch.float32
     torch.testing.assert_close(ours, theirs.float().cpu().reshape(-1), atol=1e-5, rtol=1e-5)
@@ -199,9 +181,9 @@ def test_max_sensitivity_equals_captum_sensitivity_max(method, slim):
         assert (ours > 0).all()
 
 
-def test_max_sensitivity_of_an_input_independent_explanation_is_zero(slim):
+def test_max_sensitivity_of_an_input_independent_explanation_is_zero(slim1):
     fixed_map = torch.rand(64, 64)
-    score = metrics.max_sensitivity(slim, _inputs(), 3, lambda x, t: fixed_map.expand(len(x), 64, 64))
+    score = metrics.max_sensitivity(slim1, _inputs(), 3, lambda x, t: fixed_map.expand(len(x), 64, 64))
     assert torch.equal(score, torch.zeros(3))
 
 
@@ -213,17 +195,17 @@ def test_max_sensitivity_of_saliency_on_a_linear_model_is_zero():
     assert metrics.max_sensitivity(model, x, 0, "input_x_gradient", radius=0.1).min() > 0  # x * grad does
 
 
-def test_max_sensitivity_is_seeded_and_grows_with_the_radius(slim):
+def test_max_sensitivity_is_seeded_and_grows_with_the_radius(slim1):
     x = _inputs(2)
-    a = metrics.max_sensitivity(slim, x, 0, "saliency", n_samples=3, seed=1)
-    b = metrics.max_sensitivity(slim, x, 0, "saliency", n_samples=3, seed=1)
-    c = metrics.max_sensitivity(slim, x, 0, "saliency", n_samples=3, seed=2)
-    big = metrics.max_sensitivity(slim, x, 0, "saliency", n_samples=3, seed=1, radius=0.2)
+    a = metrics.max_sensitivity(slim1, x, 0, "saliency", n_samples=3, seed=1)
+    b = metrics.max_sensitivity(slim1, x, 0, "saliency", n_samples=3, seed=1)
+    c = metrics.max_sensitivity(slim1, x, 0, "saliency", n_samples=3, seed=2)
+    big = metrics.max_sensitivity(slim1, x, 0, "saliency", n_samples=3, seed=1, radius=0.2)
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert (big > a).all()
 
 
-def test_max_sensitivity_with_a_zero_explanation_uses_the_plain_difference(slim):
+def test_max_sensitivity_with_a_zero_explanation_uses_the_plain_difference(slim1):
     x = _inputs(1)
 
     def zero_then_ones(images, _targets):  # zero map for the original, ones for the perturbed copies
@@ -231,45 +213,45 @@ def test_max_sensitivity_with_a_zero_explanation_uses_the_plain_difference(slim)
         maps[0] = 0
         return maps
 
-    score = metrics.max_sensitivity(slim, x, 0, zero_then_ones, n_samples=2)
+    score = metrics.max_sensitivity(slim1, x, 0, zero_then_ones, n_samples=2)
     assert float(score[0]) == pytest.approx(64.0)  # ||ones||_F = sqrt(64 * 64), divided by 1
 
 
-def test_max_sensitivity_follows_per_image_baselines(slim):
+def test_max_sensitivity_follows_per_image_baselines(slim1):
     x = _inputs(2)
     baseline = _inputs(2, seed=9)
     options = {"n_steps": 8, "baseline": baseline}
-    both = metrics.max_sensitivity(slim, x, [2, 5], "integrated_gradients", n_samples=2, seed=3, **options)
+    both = metrics.max_sensitivity(slim1, x, [2, 5], "integrated_gradients", n_samples=2, seed=3, **options)
     noise = metrics.uniform_perturbation(0.02, seed=3)(torch.zeros(4, 1, 64, 64))  # the draws of that call
     for b in range(2):
         def perturb(images, b=b):
             return images + noise[2 * b: 2 * b + 2]
 
-        one = metrics.max_sensitivity(slim, x[b: b + 1], [2, 5][b], "integrated_gradients", n_samples=2,
+        one = metrics.max_sensitivity(slim1, x[b: b + 1], [2, 5][b], "integrated_gradients", n_samples=2,
                                       perturb_func=perturb, n_steps=8, baseline=baseline[b: b + 1])
         assert float(one[0]) == pytest.approx(float(both[b]), rel=1e-4, abs=1e-6)
 
 
-def test_max_sensitivity_bad_input(slim):
+def test_max_sensitivity_bad_input(slim1):
     x = _inputs(2)
     with pytest.raises(ValueError, match="radius"):
-        metrics.max_sensitivity(slim, x, 0, "saliency", radius=0)
+        metrics.max_sensitivity(slim1, x, 0, "saliency", radius=0)
     with pytest.raises(ValueError, match="radius"):
-        metrics.max_sensitivity(slim, x, 0, "saliency", radius=float("nan"))
+        metrics.max_sensitivity(slim1, x, 0, "saliency", radius=float("nan"))
     with pytest.raises(ValueError, match="n_samples"):
-        metrics.max_sensitivity(slim, x, 0, "saliency", n_samples=0)
+        metrics.max_sensitivity(slim1, x, 0, "saliency", n_samples=0)
     with pytest.raises(ValueError, match="unknown method"):
-        metrics.max_sensitivity(slim, x, 0, "lime")
+        metrics.max_sensitivity(slim1, x, 0, "lime")
     with pytest.raises(ValueError, match="NaN"):
-        metrics.max_sensitivity(slim, torch.full((1, 1, 64, 64), float("nan")), 0, "saliency")
+        metrics.max_sensitivity(slim1, torch.full((1, 1, 64, 64), float("nan")), 0, "saliency")
     with pytest.raises(ValueError, match="perturb_func"):
-        metrics.max_sensitivity(slim, x, 0, "saliency", perturb_func=lambda v: v[:1])
+        metrics.max_sensitivity(slim1, x, 0, "saliency", perturb_func=lambda v: v[:1])
     with pytest.raises(TypeError, match="options"):
-        metrics.max_sensitivity(slim, x, 0, lambda v, t: v.sum(1), n_steps=3)
+        metrics.max_sensitivity(slim1, x, 0, lambda v, t: v.sum(1), n_steps=3)
     with pytest.raises(ValueError, match="targets"):
-        metrics.max_sensitivity(slim, x, [0, 1, 2], "saliency")
+        metrics.max_sensitivity(slim1, x, [0, 1, 2], "saliency")
     with pytest.raises(TypeError, match="method"):
-        metrics.max_sensitivity(slim, x, 0, 3)
+        metrics.max_sensitivity(slim1, x, 0, 3)
 
 
 # --- XAI entropy and Shannon entropy -------------------------------------------------------------------------------
@@ -417,20 +399,20 @@ def test_deletion_and_insertion_curves_on_a_known_model():
     assert insertion.mode == "insertion" and insertion.order == "morf"
 
 
-def test_insertion_morf_is_deletion_lerf_backwards_with_the_same_fill(slim):
+def test_insertion_morf_is_deletion_lerf_backwards_with_the_same_fill(slim1):
     x = _inputs(3, 32)
     maps = torch.randn(3, 32, 32, generator=torch.Generator().manual_seed(1))  # no ties
-    deletion = metrics.deletion_curve(slim, x, [1, 2, 3], maps, order="lerf", steps=8, fill="mean")
-    insertion = metrics.insertion_curve(slim, x, [1, 2, 3], maps, order="morf", steps=8, fill="mean")
+    deletion = metrics.deletion_curve(slim1, x, [1, 2, 3], maps, order="lerf", steps=8, fill="mean")
+    insertion = metrics.insertion_curve(slim1, x, [1, 2, 3], maps, order="morf", steps=8, fill="mean")
     np.testing.assert_allclose(insertion.scores, deletion.scores[:, ::-1], rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(insertion.auc, deletion.auc, rtol=1e-5)
 
 
-def test_deletion_curves_batch_and_chunk_consistently(slim):
+def test_deletion_curves_batch_and_chunk_consistently(slim1):
     x = _inputs(5, 32)
     maps = torch.randn(5, 32, 32, generator=torch.Generator().manual_seed(0))
-    a = metrics.deletion_curve(slim, x, [0, 1, 2, 3, 4], maps, steps=6, batch_size=64)
-    b = metrics.deletion_curve(slim, x, [0, 1, 2, 3, 4], maps, steps=6, batch_size=2)
+    a = metrics.deletion_curve(slim1, x, [0, 1, 2, 3, 4], maps, steps=6, batch_size=64)
+    b = metrics.deletion_curve(slim1, x, [0, 1, 2, 3, 4], maps, steps=6, batch_size=2)
     np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5, atol=1e-6)
     assert a.scores.shape == (5, 7) and a.auc.shape == (5,)
 
@@ -448,43 +430,43 @@ def test_evidence_mask_deletes_faster_than_a_random_map_on_a_trained_model(train
     assert evidence.auc.mean() < chance.auc.mean(), (evidence.auc.mean(), chance.auc.mean())
 
 
-def test_perturbation_curve_bad_input(slim):
+def test_perturbation_curve_bad_input(slim1):
     x = _inputs(2, 16)
     with pytest.raises(ValueError, match="order"):
-        metrics.deletion_curve(slim, x, 0, torch.zeros(2, 16, 16), order="random")
+        metrics.deletion_curve(slim1, x, 0, torch.zeros(2, 16, 16), order="random")
     with pytest.raises(ValueError, match="maps must be"):
-        metrics.deletion_curve(slim, x, 0, torch.zeros(2, 8, 8))
+        metrics.deletion_curve(slim1, x, 0, torch.zeros(2, 8, 8))
     with pytest.raises(ValueError, match="NaN"):
-        metrics.insertion_curve(slim, x, 0, torch.full((2, 16, 16), float("nan")))
+        metrics.insertion_curve(slim1, x, 0, torch.full((2, 16, 16), float("nan")))
     with pytest.raises(ValueError, match="steps"):
-        metrics.insertion_curve(slim, x, 0, torch.zeros(2, 16, 16), steps=0)
+        metrics.insertion_curve(slim1, x, 0, torch.zeros(2, 16, 16), steps=0)
 
 
 # --- randomisation check --------------------------------------------------------------------------------------
-def test_randomize_layers_copies_and_keeps_the_global_random_state(slim):
+def test_randomize_layers_copies_and_keeps_the_global_random_state(slim1):
     state = torch.get_rng_state()
-    randomized = metrics.randomize_layers(slim, ["fc", "layer4"], seed=1)
+    randomized = metrics.randomize_layers(slim1, ["fc", "layer4"], seed=1)
     assert torch.equal(torch.get_rng_state(), state)
-    assert not torch.equal(randomized.fc.weight, slim.fc.weight)
-    assert torch.equal(randomized.layer3[0].conv1.weight, slim.layer3[0].conv1.weight)
-    again = metrics.randomize_layers(slim, ["fc", "layer4"], seed=1)
+    assert not torch.equal(randomized.fc.weight, slim1.fc.weight)
+    assert torch.equal(randomized.layer3[0].conv1.weight, slim1.layer3[0].conv1.weight)
+    again = metrics.randomize_layers(slim1, ["fc", "layer4"], seed=1)
     assert torch.equal(again.layer4[0].conv2.weight, randomized.layer4[0].conv2.weight)
     with pytest.raises(ValueError, match="no submodule"):
-        metrics.randomize_layers(slim, ["layer9"])
+        metrics.randomize_layers(slim1, ["layer9"])
 
 
-def test_randomization_check(slim):
+def test_randomization_check(slim1):
     x = _inputs(2, 32)
-    check = metrics.randomization_check(slim, x, [1, 2], "saliency", layers=("fc", "layer4", "conv1"))
+    check = metrics.randomization_check(slim1, x, [1, 2], "saliency", layers=("fc", "layer4", "conv1"))
     assert check.maps.shape == (3, 2, 32, 32) and check.spearman.shape == (3, 2)
     assert check.original.shape == (2, 32, 32) and check.layers == ("fc", "layer4", "conv1")
     assert (check.spearman < 0.999).all()
-    untouched = metrics.randomization_check(slim, x, [1, 2], "saliency", layers=("maxpool",))
+    untouched = metrics.randomization_check(slim1, x, [1, 2], "saliency", layers=("maxpool",))
     np.testing.assert_allclose(untouched.spearman, 1.0)  # nothing to randomise: the same maps
     with pytest.raises(ValueError, match="unknown method"):
-        metrics.randomization_check(slim, x, 0, "lime")
+        metrics.randomization_check(slim1, x, 0, "lime")
     with pytest.raises(ValueError, match="layers"):
-        metrics.randomization_check(slim, x, 0, "saliency", layers=())
+        metrics.randomization_check(slim1, x, 0, "saliency", layers=())
 
 
 # --- ranking stability ---------------------------------------------------------------------------------------------
@@ -509,15 +491,15 @@ def test_rank_stability():
         metrics.rank_stability({"a": np.ones(3), "b": np.array([1.0, np.nan, 2.0])})
 
 
-def test_max_sensitivity_reuses_given_maps(slim):
+def test_max_sensitivity_reuses_given_maps(slim1):
     from sarxai_utils.explain import explain
 
     x = _inputs(2)
     baseline = _inputs(2, seed=4)
     options = {"n_steps": 8, "baseline": baseline}
-    maps = explain(slim, x, [3, 6], "integrated_gradients", **options)
-    fresh = metrics.max_sensitivity(slim, x, [3, 6], "integrated_gradients", n_samples=3, **options)
-    reused = metrics.max_sensitivity(slim, x, [3, 6], "integrated_gradients", n_samples=3, maps=maps, **options)
+    maps = explain(slim1, x, [3, 6], "integrated_gradients", **options)
+    fresh = metrics.max_sensitivity(slim1, x, [3, 6], "integrated_gradients", n_samples=3, **options)
+    reused = metrics.max_sensitivity(slim1, x, [3, 6], "integrated_gradients", n_samples=3, maps=maps, **options)
     torch.testing.assert_close(fresh, reused, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="maps must be"):
-        metrics.max_sensitivity(slim, x, 0, "saliency", maps=maps[:1])
+        metrics.max_sensitivity(slim1, x, 0, "saliency", maps=maps[:1])
