@@ -165,11 +165,7 @@ def completeness(model: nn.Module, images: torch.Tensor, targets: Any, maps: tor
     param = next(model.parameters(), None)
     x = images.detach().to(param.device if param is not None else images.device)
     rows = torch.arange(len(x), device=x.device)
-    target = torch.as_tensor(targets, device=x.device).long().reshape(-1)
-    if target.numel() == 1:
-        target = target.expand(len(x))
-    if target.shape != (len(x),):
-        raise ValueError(f"targets must be one class or one per image ({len(x)}), got {target.numel()}")
+    target = target_tensor(targets, len(x), num_classes(model, x[:1]), x.device)
     with torch.no_grad():
         gap = (model(x)[rows, target] - model(reference_images(baseline, x))[rows, target]).double().cpu().numpy()
     total = a.sum(axis=(1, 2))
