@@ -136,12 +136,20 @@ def _cams_and_boxes(cams: Any, boxes: Any) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------------------------------------------
 # Maps to boxes
 # --------------------------------------------------------------------------------------------------------------
+def _normalized_stack(cams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, H, W) maps min-max scaled per map to [0, 1], and a (N,) flag for the maps that are constant (up to float
+    rounding: FLAT_ULPS), whose scaled values are meaningless."""
+    low = cams.min(axis=(1, 2), keepdims=True)
+    high = cams.max(axis=(1, 2), keepdims=True)
+    span = high - low
+    flat = span <= FLAT_ULPS * np.finfo(np.float64).eps * np.maximum(np.abs(low), np.abs(high))
+    return (cams - low) / np.where(flat, 1.0, span), flat[:, 0, 0]
+
+
 def _normalized(cam: np.ndarray) -> np.ndarray | None:
     """The (H, W) map min-max scaled to [0, 1], or None for a constant map (up to float rounding)."""
-    low, high = float(cam.min()), float(cam.max())
-    if high - low <= FLAT_ULPS * np.finfo(np.float64).eps * max(abs(low), abs(high)):
-        return None
-    return (cam - low) / (high - low)
+    norm, flat = _normalized_stack(cam[None])
+    return None if flat[0] else norm[0]
 
 
 @dataclass(frozen=True)
@@ -339,12 +347,8 @@ def mask_iou(cams: Any, masks: Any, threshold: float) -> np.ndarray:
     if empty.size:
         raise ValueError(f"masks {empty[:10].tolist()} are empty: the IoU with an empty target is undefined")
     t = _threshold(threshold)
-    low = c.min(axis=(1, 2), keepdims=True)
-    high = c.max(axis=(1, 2), keepdims=True)
-    span = high - low
-    flat = span <= FLAT_ULPS * np.finfo(np.float64).eps * np.maximum(np.abs(low), np.abs(high))
-    norm = (c - low) / np.where(flat, 1.0, span)
-    kept = (norm >= t) & ~flat
+    norm, flat = _normalized_stack(c)
+    kept = (norm >= t) & ~flat[:, None, None]
     inter = (kept & m).sum(axis=(1, 2))
     union = (kept | m).sum(axis=(1, 2))
     return inter / union
