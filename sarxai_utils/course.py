@@ -1,12 +1,14 @@
 """Run the course: execute every notebook with papermill in a profile, one summary line per lesson.
 
-``python -m sarxai_utils.course run --profile ci --out DIR`` writes the executed copies into DIR. The
+``python -m sarxai_utils.course run --profile ci --out DIR`` writes the executed copies into DIR, an HTML
+rendering of each beside it and ``DIR/index.html`` linking them in lesson order with their run times. The
 notebooks run on the kernel of *this* Python (the venv's), registered as the ``sarxai`` kernel.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import sys
@@ -76,8 +78,71 @@ def execute_notebook(path: Path, out_dir: Path, profile: str, kernel: str | None
     return LessonRun(Path(path).name, time.perf_counter() - start, True)
 
 
-def run(profile: str, out_dir: Path, only: list[str] | None = None, directory: Path = NOTEBOOK_DIR) -> list[LessonRun]:
-    """Execute every lesson (or those whose number is in ``only``), printing one line per lesson."""
+def lesson_title(path: Path) -> str:
+    """The title of a lesson notebook: the first Markdown heading (``# 04 · Integrated Gradients``), else its stem."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return Path(path).stem
+
+
+def render_html(notebook: Path) -> Path:
+    """Write the HTML rendering of an (executed) notebook beside it, ``NN_name.html``, and return its path."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    notebook = Path(notebook)
+    try:
+        nb = nbformat.read(str(notebook), as_version=4)
+    except (OSError, ValueError) as err:  # nbformat raises ValueError subclasses on corrupt JSON
+        raise ValueError(f"cannot render {notebook}: not a readable notebook ({err})") from err
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    target = notebook.with_suffix(".html")
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def write_index(out_dir: Path, results: list[LessonRun], profile: str) -> Path:
+    """Render every executed lesson in ``out_dir`` to HTML and write ``index.html`` linking them in lesson order,
+    each with its status and run time (a lesson that failed before papermill wrote it is listed without a link)."""
+    out_dir = Path(out_dir)
+    rows = []
+    for result in sorted(results, key=lambda r: r.notebook):
+        executed = out_dir / result.notebook
+        title = html.escape(lesson_title(executed) if executed.exists() else Path(result.notebook).stem)
+        status = "ok" if result.ok else "FAILED"
+        if executed.exists():
+            link = f'<a href="{html.escape(render_html(executed).name)}">{title}</a>'
+        else:
+            link = title
+        rows.append(f"<tr><td>{link}</td><td class='{status.lower()}'>{status}</td>"
+                    f"<td class='num'>{result.seconds:.1f} s</td></tr>")
+    total = sum(r.seconds for r in results)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>sarxai course ({html.escape(profile)})</title>
+<style>body{{font-family:sans-serif;max-width:52em;margin:2em auto}}td,th{{padding:.3em .8em;text-align:left}}
+.num{{text-align:right}}.failed{{color:#b00;font-weight:bold}}.ok{{color:#070}}</style></head>
+<body><h1>sarxai: explainable AI for SAR image classification</h1>
+<p>Every lesson executed in the <code>{html.escape(profile)}</code> profile; {len(results)} lessons in
+{total:.0f} s.</p>
+<table><thead><tr><th>lesson</th><th>status</th><th>run time</th></tr></thead><tbody>
+{chr(10).join(rows)}
+</tbody></table></body></html>
+"""
+    index = out_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+def run(profile: str, out_dir: Path, only: list[str] | None = None, directory: Path = NOTEBOOK_DIR,
+        html_pages: bool = True) -> list[LessonRun]:
+    """Execute every lesson (or those whose number is in ``only``), printing one line per lesson; with
+    ``html_pages`` also render each executed lesson to HTML and write ``out_dir/index.html``."""
     name = config.resolve_name(profile)
     kernel = ensure_kernel()
     lessons = [p for p in notebooks(directory) if not only or p.name[:2] in only]
@@ -95,6 +160,8 @@ def run(profile: str, out_dir: Path, only: list[str] | None = None, directory: P
     print(f"{len(results) - len(failed)}/{len(results)} lessons ran in {total:.0f} s; executed copies in {out_dir}")
     (Path(out_dir) / "course_run.json").write_text(json.dumps(
         {"profile": name, "lessons": [r.__dict__ for r in results]}, indent=2))
+    if html_pages:
+        print(f"HTML rendering: {write_index(out_dir, results, name)}")
     return results
 
 
@@ -106,13 +173,14 @@ def main(argv: list[str] | None = None) -> int:
                        choices=list(config.PROFILE_NAMES))
     run_p.add_argument("--out", type=Path, default=config.REPO_ROOT / "build")
     run_p.add_argument("--only", nargs="*", help="lesson numbers to run, e.g. 00 01")
+    run_p.add_argument("--no-html", action="store_true", help="skip the HTML rendering and build/index.html")
     sub.add_parser("list", help="list the lessons")
     args = parser.parse_args(argv)
     if args.command == "list":
         for path in notebooks():
             print(path.name)
         return 0
-    results = run(args.profile, args.out, args.only)
+    results = run(args.profile, args.out, args.only, html_pages=not args.no_html)
     return 0 if all(r.ok for r in results) else 1
 
 

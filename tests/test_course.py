@@ -57,6 +57,31 @@ def test_run_reports_each_lesson_and_the_failing_cell(tmp_path, capsys):
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and 'PROFILE = "ci"' in injected[0].source
     assert (tmp_path / "out" / "course_run.json").exists()
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert index.index('href="00_fine.html"') < index.index('href="01_broken.html"'), "lessons linked in order"
+    assert f"{results[0].seconds:.1f} s" in index and "FAILED" in index
+    page = (tmp_path / "out" / "00_fine.html").read_text()
+    assert "<html" in page and printed.strip() in page, "the executed notebook rendered with its output"
+
+
+def test_index_uses_lesson_titles_and_lists_unwritten_lessons_without_link(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    nb = new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 03 · Saliency & friends\n\nText"), new_code_cell("1")]
+    nbformat.write(nb, out / "03_saliency.ipynb")
+    runs = [course.LessonRun("03_saliency.ipynb", 2.25, True), course.LessonRun("04_missing.ipynb", 0.5, False, "x")]
+    index = course.write_index(out, runs, "ci").read_text()
+    assert '<a href="03_saliency.html">03 · Saliency &amp; friends</a>' in index
+    assert "04_missing" in index and 'href="04_missing.html"' not in index
+    assert "2.2 s" in index or "2.3 s" in index
+
+
+def test_render_html_names_a_corrupt_notebook(tmp_path):
+    bad = tmp_path / "05_bad.ipynb"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="05_bad.ipynb"):
+        course.render_html(bad)
 
 
 def test_only_selects_lessons(tmp_path):
@@ -64,7 +89,7 @@ def test_only_selects_lessons(tmp_path):
     src.mkdir()
     _write(src / "00_a.ipynb", ['PROFILE = "auto"'])
     _write(src / "01_b.ipynb", ['PROFILE = "auto"', "raise RuntimeError('should not run')"])
-    results = course.run("ci", tmp_path / "out", only=["00"], directory=src)
+    results = course.run("ci", tmp_path / "out", only=["00"], directory=src, html_pages=False)
     assert [r.notebook for r in results] == ["00_a.ipynb"] and results[0].ok
 
 
