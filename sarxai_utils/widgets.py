@@ -1,0 +1,508 @@
+"""The interactive explorer of lesson 11: pick a scene, a polarization, a method and a class, and watch the map.
+
+``Explorer(profile)`` lays out ipywidgets controls (dataset, polarization, class filter, "misclassified only",
+sample, method, target class, overlay opacity, WSOL threshold, Max-Sensitivity on demand) over one picture (the
+scene in dB, the map over it with the box at the threshold, the class probabilities) and a table of the sample's
+metrics. Models, predictions, maps and scores are cached, so moving back to a seen state only redraws. Every
+callback is a method of the class: tests drive the explorer by setting widget values, as a learner does.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import config, localization, metrics, sar, viz
+from .datasets import channel_indices, preprocess
+from .explain import METHODS, explain
+
+PREDICTED = -1  # the target dropdown's value for "the class the model predicts"
+ALL_CLASSES = -1  # the class filter's value for "every class"
+POLARIZATION_LABELS = {"VV": "VV", "VH": "VH", "HH": "HH", "both": "VV+VH"}
+
+ModelLoader = Callable[[str, str], nn.Module]  # (dataset, polarization) -> classifier in eval mode
+
+
+@dataclass
+class Source:
+    """One set of scenes the explorer shows: linear intensity with labels and, when known, evidence masks and boxes.
+
+    ``dataset`` names the models that classify it ("urban" or "targets"); ``intensity`` is float32 (N, C, H, W)
+    with one channel per name in ``polarizations``; ``masks`` bool (N, H, W); ``boxes`` int (N, 4) inclusive.
+    """
+
+    name: str
+    dataset: str
+    polarizations: tuple[str, ...]
+    intensity: np.ndarray
+    labels: np.ndarray
+    classes: list[str]
+    masks: np.ndarray | None = None
+    boxes: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.intensity = np.asarray(self.intensity, dtype=np.float32)
+        self.labels = np.asarray(self.labels, dtype=np.int64)
+        n = len(self.labels)
+        if self.intensity.ndim != 4 or self.intensity.shape[0] != n or n == 0:
+            raise ValueError(f"source {self.name!r}: intensity must be (N, C, H, W) with N = {n} labels > 0, got "
+                             f"shape {self.intensity.shape}")
+        if self.intensity.shape[1] != len(self.polarizations):
+            raise ValueError(f"source {self.name!r}: {self.intensity.shape[1]} channels but polarizations "
+                             f"{self.polarizations}")
+        if not np.isfinite(self.intensity).all() or (self.intensity < 0).any():
+            raise ValueError(f"source {self.name!r}: intensity must be finite and non-negative (linear intensity)")
+        if self.labels.min() < 0 or self.labels.max() >= len(self.classes):
+            raise ValueError(f"source {self.name!r}: labels must lie in [0, {len(self.classes)})")
+        size = self.intensity.shape[-2:]
+        if self.masks is not None and (np.shape(self.masks) != (n, *size) or np.asarray(self.masks).dtype != bool):
+            raise ValueError(f"source {self.name!r}: masks must be boolean {(n, *size)}, got "
+                             f"{np.asarray(self.masks).dtype} {np.shape(self.masks)}")
+        if self.boxes is not None and np.shape(self.boxes) != (n, 4):
+            raise ValueError(f"source {self.name!r}: boxes must be (N, 4) = {(n, 4)}, got {np.shape(self.boxes)}")
+
+    @property
+    def model_polarizations(self) -> list[str]:
+        """The polarizations a model can be asked for: each channel, and "both" when there are two."""
+        return list(self.polarizations) + (["both"] if len(self.polarizations) > 1 else [])
+
+
+def _real_urban_source(root: Any, n_per_class: int, size: int) -> Source | None:
+    """Up to ``n_per_class`` VV+VH pairs per class of an OpenSARUrban folder, centre-cropped / padded to ``size``."""
+    from .data import URBAN_CLASSES, OpenSARUrban
+
+    real = OpenSARUrban(root, polarization="both")
+    if list(real.classes) != list(URBAN_CLASSES):
+        return None
+    picks = [i for k in range(len(real.classes)) for i in np.flatnonzero(np.asarray(real.targets) == k)[:n_per_class]]
+    if not picks:
+        return None
+    images = np.stack([_fit(real[i][0].numpy(), size) for i in picks])
+    return Source("OpenSARUrban (real, from disk)", "urban", ("VV", "VH"), images,
+                  np.asarray(real.targets)[picks], list(real.classes))
+
+
+def _fit(image: np.ndarray, size: int) -> np.ndarray:
+    """(C, H, W) centre-cropped or zero-padded to (C, size, size)."""
+    out = np.zeros((image.shape[0], size, size), np.float32)
+    h, w = image.shape[-2:]
+    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    crop = image[:, top:top + size, left:left + size]
+    oy, ox = (size - crop.shape[1]) // 2, (size - crop.shape[2]) // 2
+    out[:, oy:oy + crop.shape[1], ox:ox + crop.shape[2]] = crop
+    return out
+
+
+def course_sources(profile: config.Profile, progress: bool = False) -> list[Source]:
+    """The explorer's default sources for a profile: the held-out urban scenes and target chips of the embedded
+    data, and OpenSARUrban from disk when it is there (``config.real_dataset``)."""
+    from .data import embedded_split
+
+    urban = embedded_split(profile, "urban", progress=progress)[1]
+    targets = embedded_split(profile, "targets", progress=progress)[1]
+    sources = [
+        Source("urban scenes (embedded)", "urban", tuple(urban.polarizations), urban.images, urban.labels,
+               urban.classes, masks=urban.masks),
+        Source("target chips (embedded)", "targets", tuple(targets.polarizations), targets.images, targets.labels,
+               targets.classes, masks=targets.masks, boxes=targets.boxes),
+    ]
+    root = config.real_dataset("OpenSARUrban")
+    if root is not None:
+        real = _real_urban_source(root, profile.n_test_per_class, profile.urban_size)
+        if real is not None:
+            sources.append(real)
+    return sources
+
+
+class Explorer:
+    """Widgets to explore the explanations of the course's classifiers; display it with ``display(explorer)``.
+
+    ``sources`` default to :func:`course_sources`; ``model_loader(dataset, polarization)`` to the profile's
+    ``models.load_or_train``; ``methods`` to every method of the registry. ``state()`` reports what is shown.
+    """
+
+    def __init__(self, profile: str | config.Profile = "auto", sources: Sequence[Source] | None = None,
+                 model_loader: ModelLoader | None = None, methods: Sequence[str] | None = None,
+                 device: torch.device | str | None = None, dpi: int = 72, progress: bool = False) -> None:
+        self.cfg = profile if isinstance(profile, config.Profile) else config.load(profile)
+        self.device = torch.device(device) if device is not None else config.device()
+        self.sources = list(sources) if sources is not None else course_sources(self.cfg, progress=progress)
+        if not self.sources or not all(isinstance(s, Source) for s in self.sources):
+            raise ValueError("sources must be a non-empty list of widgets.Source")
+        names = [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"sources must have distinct names, got {names}")
+        self.methods = list(methods) if methods is not None else list(METHODS)
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or not self.methods:
+            raise ValueError(f"methods must be names of explain.METHODS, got unknown {unknown or 'none at all'}")
+        if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 20:
+            raise ValueError(f"dpi must be an integer >= 20, got {dpi!r}")
+        self.dpi = dpi
+        self._loader = model_loader or self._load_course_model
+        self._models: dict[tuple[str, str], nn.Module] = {}
+        self._probs: dict[tuple[str, str], np.ndarray] = {}
+        self._maps: dict[tuple, np.ndarray] = {}
+        self._sensitivity: dict[tuple, float] = {}
+        self.n_attributions = 0  # maps computed so far (a cache hit does not count)
+        self.last_update_s = 0.0  # wall time of the last update, computing included
+        self.busy_history: list[bool] = []  # every change of the busy flag (tests read it)
+        self._hold = False
+        self._indices = np.zeros(0, np.int64)
+        self._build()
+        self._on_dataset()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        style = {"description_width": "initial"}
+        self.dataset = W.Dropdown(options=[s.name for s in self.sources], description="dataset", style=style)
+        self.polarization = W.ToggleButtons(options=[("VV", "VV")], description="polarization", style=style)
+        self.class_filter = W.Dropdown(options=[("all classes", ALL_CLASSES)], description="class", style=style)
+        self.misclassified = W.Checkbox(value=False, description="misclassified only", indent=False)
+        self.sample = W.IntSlider(min=0, max=0, value=0, description="sample", continuous_update=False, style=style)
+        self.method = W.Dropdown(options=[(METHODS[m].title, m) for m in self.methods], description="method",
+                                 style=style)
+        self.target = W.Dropdown(options=[("predicted class", PREDICTED)], description="explain class", style=style)
+        self.opacity = W.FloatSlider(min=0.0, max=1.0, step=0.05, value=0.85, description="map opacity",
+                                     continuous_update=False, style=style)
+        self.threshold = W.FloatSlider(min=0.0, max=1.0, step=0.01, value=0.5, description="WSOL threshold",
+                                       continuous_update=False, style=style)
+        self.sensitivity_button = W.Button(description="Max-Sensitivity", icon="calculator",
+                                           tooltip="perturb the scene and measure how much the map changes")
+        self.status = W.HTML()
+        self.image = W.Image(format="png")
+        self.info = W.HTML()
+        self.image.add_class("sarxai-explorer-image")
+        self.status.add_class("sarxai-explorer-status")
+        for control in (self.polarization, self.class_filter, self.misclassified):
+            control.observe(self._on_selection, names="value")
+        self.dataset.observe(self._on_dataset, names="value")
+        for control in (self.sample, self.method, self.target):
+            control.observe(self._on_explain, names="value")
+        for control in (self.opacity, self.threshold):
+            control.observe(self._on_display, names="value")
+        self.sensitivity_button.on_click(self._on_sensitivity)
+        self.widget = W.VBox([
+            W.HBox([self.dataset, self.polarization]),
+            W.HBox([self.class_filter, self.misclassified, self.sample]),
+            W.HBox([self.method, self.target]),
+            W.HBox([self.opacity, self.threshold, self.sensitivity_button]),
+            self.status, self.image, self.info,
+        ])
+        self.widget.add_class("sarxai-explorer")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def source(self) -> Source:
+        """The selected source."""
+        return next(s for s in self.sources if s.name == self.dataset.value)
+
+    @property
+    def index(self) -> int | None:
+        """The index (into the source) of the sample shown, or None when the filter leaves no sample."""
+        if not len(self._indices):
+            return None
+        return int(self._indices[min(self.sample.value, len(self._indices) - 1)])
+
+    @property
+    def indices(self) -> np.ndarray:
+        """The source indices the sample slider runs over (after the class and misclassified filters)."""
+        return self._indices.copy()
+
+    def _set_busy(self, busy: bool, message: str = "") -> None:
+        self.busy_history.append(busy)
+        if busy:
+            self.status.value = (f"<span style='color:#b35900'>&#9203; <b>computing</b> {html.escape(message)} "
+                                 "&hellip;</span>")
+        else:
+            self.status.value = f"<span style='color:#2e7d32'>&#10003; ready</span> {html.escape(message)}"
+
+    def _load_course_model(self, dataset: str, polarization: str) -> nn.Module:
+        from .models import load_or_train
+
+        return load_or_train(self.cfg, dataset, polarization, device=self.device, progress=True)[0]
+
+    def model(self, dataset: str | None = None, polarization: str | None = None) -> nn.Module:
+        """The classifier for (dataset, polarization), loaded (or trained) once and kept."""
+        key = (dataset or self.source.dataset, polarization or self.polarization.value)
+        if key not in self._models:
+            self._set_busy(True, f"loading the {key[0]} {POLARIZATION_LABELS.get(key[1], key[1])} model")
+            self._models[key] = self._loader(*key).eval()
+        return self._models[key]
+
+    def inputs(self, indices: Sequence[int] | np.ndarray, polarization: str | None = None) -> torch.Tensor:
+        """The model input (B, C, H, W) of the selected source's scenes ``indices`` for ``polarization``."""
+        channels = channel_indices(polarization or self.polarization.value, self.source.polarizations)
+        images = self.source.intensity[np.asarray(indices)][:, channels]
+        return preprocess(images).to(self.device)
+
+    def probabilities(self) -> np.ndarray:
+        """(N, K) class probabilities of every scene of the selected source and polarization (computed once)."""
+        key = (self.source.name, self.polarization.value)
+        if key not in self._probs:
+            net = self.model()
+            self._set_busy(True, "classifying the scenes")
+            out = []
+            with torch.inference_mode():
+                for start in range(0, len(self.source.labels), 256):
+                    x = self.inputs(np.arange(start, min(start + 256, len(self.source.labels))))
+                    out.append(torch.softmax(net(x).float(), dim=1).cpu().numpy())
+            self._probs[key] = np.concatenate(out)
+        return self._probs[key]
+
+    def target_class(self) -> int:
+        """The class whose score is explained: the dropdown's, or the predicted class of the sample."""
+        if self.target.value != PREDICTED or self.index is None:
+            return int(self.target.value)
+        return int(self.probabilities()[self.index].argmax())
+
+    def _key(self, index: int, method: str, target: int) -> tuple:
+        return (self.source.name, self.polarization.value, index, method, target)
+
+    def attribution(self, index: int | None = None, method: str | None = None, target: int | None = None
+                    ) -> np.ndarray:
+        """The (H, W) map of ``method`` for scene ``index`` and class ``target`` (default: what is selected)."""
+        index = self.index if index is None else int(index)
+        if index is None:
+            raise ValueError("no sample is selected: the class / misclassified filter leaves no scene")
+        method = method or self.method.value
+        target = self.target_class() if target is None else int(target)
+        key = self._key(index, method, target)
+        if key not in self._maps:
+            self._set_busy(True, f"{METHODS[method].title} for scene {index}")
+            net = self.model()
+            self._maps[key] = explain(net, self.inputs([index]), [target], method, progress=False)[0].cpu().numpy()
+            self.n_attributions += 1
+        return self._maps[key]
+
+    def precompute(self, methods: Sequence[str] | None = None, indices: Sequence[int] | None = None,
+                   batch_size: int = 16) -> int:
+        """Fill the cache for ``methods`` x ``indices`` (default: every method, the filtered scenes) of the selected
+        source and polarization, explaining the predicted class in batches; returns the number of maps computed."""
+        methods = list(methods) if methods is not None else self.methods
+        indices = np.asarray(self._indices if indices is None else indices, dtype=np.int64)
+        predicted = self.probabilities().argmax(axis=1)
+        net = self.model()
+        done = 0
+        for method in tqdm(methods, desc="precomputing maps", leave=False):
+            todo = [int(i) for i in indices if self._key(int(i), method, int(predicted[i])) not in self._maps]
+            if not todo:
+                continue
+            maps = explain(net, self.inputs(todo), predicted[todo].tolist(), method, batch_size=batch_size,
+                           progress=False).cpu().numpy()
+            for i, m in zip(todo, maps, strict=True):
+                self._maps[self._key(i, method, int(predicted[i]))] = m
+            done += len(todo)
+        self.n_attributions += done
+        return done
+
+    def box(self, attribution: np.ndarray | None = None) -> np.ndarray:
+        """The WSOL box (inclusive x0, y0, x1, y1) of the positive part of the map at the threshold, as Choe et
+        al. draw it; (-1, -1, -1, -1) when the map has no positive part."""
+        attribution = self.attribution() if attribution is None else attribution
+        return localization.cam_to_box(np.clip(attribution, 0.0, None), float(self.threshold.value))
+
+    def sample_metrics(self) -> dict[str, float]:
+        """The shown sample's scores: probabilities of the true and explained class, relevance mass (positive
+        share inside the evidence mask) and its chance level, box IoU, mask IoU, Max-Sensitivity once computed."""
+        index = self.index
+        if index is None:
+            return {}
+        src, attribution = self.source, self.attribution()
+        probs = self.probabilities()[index]
+        target = self.target_class()
+        out = {"p(true class)": float(probs[src.labels[index]]), "p(explained class)": float(probs[target])}
+        positive = np.clip(attribution, 0.0, None)
+        if src.masks is not None:
+            mask = np.asarray(src.masks[index])
+            out["relevance mass"] = float(metrics.relevance_mass_accuracy(attribution, mask)[0])
+            out["relevance mass, chance"] = float(mask.mean())
+            if mask.any():
+                out["mask IoU"] = float(localization.mask_iou(positive[None], mask[None], self.threshold.value)[0])
+        if src.boxes is not None:
+            out["box IoU"] = float(localization.box_iou(self.box(attribution), np.asarray(src.boxes[index])))
+        key = self._key(index, self.method.value, target)
+        if key in self._sensitivity:
+            out["Max-Sensitivity"] = self._sensitivity[key]
+        return out
+
+    def max_sensitivity(self) -> float:
+        """Max-Sensitivity (Su et al. Eq. 4, ``metrics.max_sensitivity``) of the shown map, with the profile's
+        number of perturbations; computed on demand and cached."""
+        index = self.index
+        if index is None:
+            raise ValueError("no sample is selected: the class / misclassified filter leaves no scene")
+        method, target = self.method.value, self.target_class()
+        key = self._key(index, method, target)
+        if key not in self._sensitivity:
+            attribution = self.attribution()
+            self._set_busy(True, f"Max-Sensitivity of {METHODS[method].title} ({self.cfg.sens_samples} perturbations)")
+            score = metrics.max_sensitivity(self.model(), self.inputs([index]), [target], method,
+                                            n_samples=self.cfg.sens_samples, maps=attribution[None], progress=False)
+            self._sensitivity[key] = float(score[0])
+        return self._sensitivity[key]
+
+    def state(self) -> dict[str, Any]:
+        """What the explorer shows, as plain values (for tests, and for printing in a notebook)."""
+        return dict(dataset=self.dataset.value, polarization=self.polarization.value, index=self.index,
+                    n_samples=len(self._indices), method=self.method.value,
+                    target=None if self.index is None else self.target_class(),
+                    threshold=float(self.threshold.value), opacity=float(self.opacity.value),
+                    metrics=self.sample_metrics(), last_update_s=self.last_update_s)
+
+    # ------------------------------------------------------------------ callbacks
+    def _on_dataset(self, change: dict | None = None) -> None:
+        if self._hold:
+            return
+        src = self.source
+        self._hold = True
+        try:
+            keep = self.polarization.value
+            options = [(POLARIZATION_LABELS.get(p, p), p) for p in src.model_polarizations]
+            self.polarization.options = options
+            self.polarization.value = keep if keep in src.model_polarizations else src.model_polarizations[0]
+            self.class_filter.options = [("all classes", ALL_CLASSES)] + [(c, k) for k, c in enumerate(src.classes)]
+            self.class_filter.value = ALL_CLASSES
+            self.target.options = [("predicted class", PREDICTED)] + [(c, k) for k, c in enumerate(src.classes)]
+            self.target.value = PREDICTED
+        finally:
+            self._hold = False
+        self._on_selection()
+
+    def _on_selection(self, change: dict | None = None) -> None:
+        if self._hold:
+            return
+        self._refilter()
+        self._on_explain()
+
+    def _refilter(self) -> None:
+        src = self.source
+        keep = src.labels >= 0
+        if self.class_filter.value != ALL_CLASSES:
+            keep &= src.labels == self.class_filter.value
+        if self.misclassified.value:
+            keep &= self.probabilities().argmax(axis=1) != src.labels
+        self._indices = np.flatnonzero(keep)
+        self._hold = True
+        try:
+            self.sample.max = max(len(self._indices) - 1, 0)
+            self.sample.value = min(self.sample.value, self.sample.max)
+            self.sample.disabled = len(self._indices) < 2
+        finally:
+            self._hold = False
+
+    def _on_explain(self, change: dict | None = None) -> None:
+        if self._hold:
+            return
+        self._update()
+
+    def _on_display(self, change: dict | None = None) -> None:
+        if self._hold:
+            return
+        self._update()
+
+    def _on_sensitivity(self, _button: Any = None) -> None:
+        start = time.perf_counter()
+        if self.index is not None:
+            self.max_sensitivity()
+        self._render()
+        self.last_update_s = time.perf_counter() - start
+        self._set_busy(False, f"({self.last_update_s:.2f} s)")
+
+    def _update(self) -> None:
+        start = time.perf_counter()
+        try:
+            self._render()
+        except Exception as err:  # show the error in the explorer rather than losing it in the kernel log
+            self.status.value = f"<span style='color:#b00'>&#9888; {html.escape(type(err).__name__)}: " \
+                                f"{html.escape(str(err))}</span>"
+            raise
+        self.last_update_s = time.perf_counter() - start
+        self._set_busy(False, f"({self.last_update_s:.2f} s)")
+
+    # ------------------------------------------------------------------ drawing
+    def figure(self) -> Figure:
+        """The current picture as a matplotlib Figure: the scene in dB, the map over it (with the WSOL box and the
+        ground truth), and the class probabilities."""
+        src, index = self.source, self.index
+        fig = Figure(figsize=(13, 4), dpi=self.dpi)  # fixed axes: a layout engine would double the drawing time
+        FigureCanvasAgg(fig)
+        axes = [fig.add_axes(box) for box in ([0.01, 0.13, 0.237, 0.77], [0.34, 0.13, 0.237, 0.77],
+                                              [0.79, 0.13, 0.2, 0.77])]
+        bars = [fig.add_axes(box) for box in ([0.252, 0.13, 0.01, 0.77], [0.582, 0.13, 0.01, 0.77])]
+        if index is None:
+            for ax in [*axes, *bars]:
+                ax.set_axis_off()
+            axes[1].text(0.5, 0.5, "no scene matches the filter", ha="center", va="center", fontsize=12)
+            return fig
+        pol = self.polarization.value
+        channels = channel_indices(pol, src.polarizations)
+        intensity = src.intensity[index][channels]
+        shown = intensity[0]  # the first channel under the map (VV for the dual-pol model)
+        shown_name = src.polarizations[channels[0]]
+        label, target = int(src.labels[index]), self.target_class()
+        probs = self.probabilities()[index]
+        predicted = int(probs.argmax())
+        low, high = viz.db_limits(shown)
+        handle = viz.show_db(axes[0], shown, f"{src.classes[label]} (scene {index}), {shown_name} in dB", low, high,
+                             colorbar=False)
+        fig.colorbar(handle, cax=bars[0], label=f"{shown_name} backscatter (dB)")
+        attribution = self.attribution()
+        method = METHODS[self.method.value]
+        handle = viz.show_attribution(axes[1], attribution, shown, f"{method.title} for '{src.classes[target]}'",
+                                      signed=method.signed, alpha=float(self.opacity.value), db_range=(low, high),
+                                      colorbar=False)
+        fig.colorbar(handle, cax=bars[1], label="attribution (+ for, - against)" if method.signed else "attribution")
+        if src.masks is not None:
+            axes[1].contour(src.masks[index], levels=[0.5], colors="tab:green", linewidths=0.8)
+        if src.boxes is not None:
+            viz.draw_box(axes[1], np.asarray(src.boxes[index]), color="tab:green", label="true box")
+        box = self.box(attribution)
+        if (box >= 0).all():
+            viz.draw_box(axes[1], box, color="cyan", label=f"box at {self.threshold.value:.2f}")
+        if axes[1].patches:
+            axes[1].legend(loc="lower right", fontsize=7, framealpha=0.7)
+        order = np.arange(len(src.classes))
+        colors = ["tab:green" if k == label else ("tab:red" if k == predicted else "tab:gray") for k in order]
+        axes[2].barh(order, probs, color=colors)
+        axes[2].set_yticks(order, src.classes, fontsize=8)
+        axes[2].invert_yaxis()
+        axes[2].set_xlim(0, 1)
+        axes[2].set(xlabel="probability", title=f"{POLARIZATION_LABELS.get(pol, pol)} model predicts "
+                                                f"{src.classes[predicted]}\n(green: true class, red: prediction)")
+        axes[2].title.set_fontsize(9)
+        return fig
+
+    def _render(self) -> None:
+        fig = self.figure()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=self.dpi)
+        self.image.value = buffer.getvalue()
+        self.info.value = self._metrics_html()
+
+    def _metrics_html(self) -> str:
+        index = self.index
+        if index is None:
+            return "<i>No scene matches the filter: clear 'misclassified only' or pick another class.</i>"
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>{v:.3f}</td></tr>"
+                       for k, v in self.sample_metrics().items())
+        note = "" if any(k == "Max-Sensitivity" for k in self.sample_metrics()) else \
+            "<tr><td colspan=2><i>Max-Sensitivity: press the button</i></td></tr>"
+        return (f"<table class='sarxai-explorer-metrics'><tr><th>this sample</th><th></th></tr>{rows}{note}</table>"
+                f"<small>{len(self._indices)} scenes match the filter; scene intensity shown in dB "
+                f"(window {sar.DB_MIN:.0f} to {sar.DB_MAX:.0f} dB for the model).</small>")

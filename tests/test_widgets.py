@@ -1,0 +1,240 @@
+"""The lesson 11 explorer, driven as a learner drives it: by setting widget values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from sarxai_utils import config, data, localization, metrics, models, widgets
+from sarxai_utils.explain import explain
+
+
+class ChannelMean(nn.Module):
+    """A tiny classifier whose logits depend on the input: fast, deterministic, differentiable, with a layer4."""
+
+    def __init__(self, channels: int, classes: int = 10):
+        super().__init__()
+        torch.manual_seed(0)
+        self.layer4 = nn.Conv2d(channels, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(4, classes)
+
+    def forward(self, x):
+        return self.fc(self.relu(self.layer4(x)).mean(dim=(2, 3)))
+
+
+@pytest.fixture(scope="module")
+def sources():
+    urban = data.synthetic_urban(2, 40, seed=5, cache=False, progress=False)
+    targets = data.synthetic_targets(2, 48, seed=5, cache=False, progress=False)
+    return [
+        widgets.Source("urban", "urban", ("VV", "VH"), urban.images, urban.labels, urban.classes, masks=urban.masks),
+        widgets.Source("targets", "targets", ("HH",), targets.images, targets.labels, targets.classes,
+                       masks=targets.masks, boxes=targets.boxes),
+    ]
+
+
+@pytest.fixture
+def explorer(sources):
+    loaded = []
+
+    def loader(dataset, polarization):
+        loaded.append((dataset, polarization))
+        return ChannelMean(2 if polarization == "both" else 1)
+
+    e = widgets.Explorer("ci", sources=sources, model_loader=loader,
+                         methods=["saliency", "grad_cam", "integrated_gradients", "ms_cam"], device="cpu")
+    e.loaded = loaded
+    return e
+
+
+def test_starts_on_the_first_source_with_a_picture_and_metrics(explorer):
+    state = explorer.state()
+    assert state["dataset"] == "urban" and state["polarization"] == "VV" and state["index"] == 0
+    assert state["n_samples"] == 20
+    assert explorer.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert {"p(true class)", "relevance mass", "relevance mass, chance", "mask IoU"} <= set(state["metrics"])
+    assert "box IoU" not in state["metrics"], "urban scenes have no boxes"
+    assert "ready" in explorer.status.value
+    assert explorer.polarization.options == (("VV", "VV"), ("VH", "VH"), ("VV+VH", "both"))
+
+
+def test_changing_the_method_changes_the_picture_and_uses_the_cache(explorer):
+    before, count = explorer.image.value, explorer.n_attributions
+    explorer.method.value = "grad_cam"
+    assert explorer.image.value != before and explorer.n_attributions == count + 1
+    explorer.method.value = "saliency"
+    assert explorer.image.value == before, "back to a seen state: the same picture"
+    assert explorer.n_attributions == count + 1, "and no new attribution"
+
+
+def test_busy_indicator_is_raised_while_computing_and_cleared_after(explorer):
+    explorer.busy_history.clear()
+    explorer.method.value = "integrated_gradients"
+    assert explorer.busy_history[0] is True and explorer.busy_history[-1] is False
+    explorer.busy_history.clear()
+    explorer.opacity.value = 0.3  # display only: nothing to compute
+    assert explorer.busy_history == [False]
+
+
+def test_shown_map_is_explain_of_the_selected_scene_and_class(explorer, sources):
+    explorer.sample.value = 3
+    explorer.target.value = 4
+    x = explorer.inputs([3])
+    want = explain(ChannelMean(1), x, [4], "saliency")[0].numpy()
+    np.testing.assert_allclose(explorer.attribution(), want, rtol=1e-5, atol=1e-7)
+    assert explorer.state()["target"] == 4 and explorer.state()["index"] == 3
+
+
+def test_predicted_target_follows_the_model(explorer):
+    probs = explorer.probabilities()
+    explorer.sample.value = 5
+    assert explorer.target_class() == int(probs[5].argmax())
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_class_filter_and_misclassified_only(explorer, sources):
+    explorer.class_filter.value = 3
+    assert (sources[0].labels[explorer.indices] == 3).all() and len(explorer.indices) == 2
+    assert explorer.sample.max == 1
+    explorer.class_filter.value = widgets.ALL_CLASSES
+    explorer.misclassified.value = True
+    wrong = np.flatnonzero(explorer.probabilities().argmax(axis=1) != sources[0].labels)
+    np.testing.assert_array_equal(explorer.indices, wrong)
+
+
+def test_empty_filter_shows_a_message_not_an_error(explorer, sources):
+    probs = explorer.probabilities()
+    right = [k for k in range(10) if ((sources[0].labels == k) & (probs.argmax(1) == k)).sum() == 2]
+    if not right:
+        pytest.skip("the random model gets no class fully right on these scenes")
+    explorer.class_filter.value = right[0]
+    explorer.misclassified.value = True
+    assert explorer.index is None and explorer.state()["metrics"] == {}
+    assert "No scene matches" in explorer.info.value
+
+
+def test_dataset_switch_updates_polarizations_classes_and_box_metrics(explorer, sources):
+    explorer.dataset.value = "targets"
+    assert explorer.polarization.value == "HH" and explorer.polarization.options == (("HH", "HH"),)
+    assert [label for label, _ in explorer.target.options][1:] == sources[1].classes
+    assert ("targets", "HH") in explorer.loaded
+    assert "box IoU" in explorer.state()["metrics"]
+
+
+def test_threshold_moves_the_box_and_the_iou(explorer):
+    explorer.dataset.value = "targets"
+    explorer.method.value = "ms_cam"
+    boxes = {}
+    for t in (0.1, 0.9):
+        explorer.threshold.value = t
+        boxes[t] = explorer.box()
+        want = localization.cam_to_box(np.clip(explorer.attribution(), 0, None), t)
+        np.testing.assert_array_equal(boxes[t], want)
+        iou = localization.box_iou(want, explorer.source.boxes[explorer.index])
+        assert explorer.state()["metrics"]["box IoU"] == pytest.approx(iou)
+    area = {t: (b[2] - b[0] + 1) * (b[3] - b[1] + 1) for t, b in boxes.items()}
+    assert area[0.1] > area[0.9], "a lower threshold keeps more pixels: a larger box"
+
+
+def test_max_sensitivity_on_demand_equals_the_metric(explorer):
+    assert "Max-Sensitivity" not in explorer.state()["metrics"]
+    explorer.sensitivity_button.click()
+    score = explorer.state()["metrics"]["Max-Sensitivity"]
+    x, target = explorer.inputs([explorer.index]), explorer.target_class()
+    want = metrics.max_sensitivity(explorer.model(), x, [target], "saliency", n_samples=config.load("ci").sens_samples)
+    assert score == pytest.approx(float(want[0]), rel=1e-5)
+
+
+def test_precompute_fills_the_cache_with_the_single_maps(explorer):
+    done = explorer.precompute(["saliency"], indices=[0, 1, 2])
+    assert done == 2, "scene 0 was already explained when the explorer opened"
+    count = explorer.n_attributions
+    explorer.sample.value = 2
+    assert explorer.n_attributions == count, "precomputed: shown without computing"
+    single = explain(explorer.model(), explorer.inputs([2]), [explorer.target_class()], "saliency")[0].numpy()
+    np.testing.assert_allclose(explorer.attribution(), single, rtol=1e-5, atol=1e-7)
+
+
+def test_dual_polarization_model_gets_both_channels(explorer):
+    explorer.polarization.value = "both"
+    assert explorer.inputs([0]).shape[1] == 2 and ("urban", "both") in explorer.loaded
+    assert explorer.image.value[:4] == b"\x89PNG"
+
+
+def test_source_rejects_bad_input():
+    images = np.ones((2, 1, 8, 8), np.float32)
+    with pytest.raises(ValueError, match="channels"):
+        widgets.Source("s", "urban", ("VV", "VH"), images, [0, 1], ["a", "b"])
+    with pytest.raises(ValueError, match="labels"):
+        widgets.Source("s", "urban", ("VV",), images, [0, 5], ["a", "b"])
+    with pytest.raises(ValueError, match="non-negative"):
+        widgets.Source("s", "urban", ("VV",), images * np.nan, [0, 1], ["a", "b"])
+    with pytest.raises(ValueError, match="intensity"):
+        widgets.Source("s", "urban", ("VV",), images[0], [0, 1], ["a", "b"])
+    with pytest.raises(ValueError, match="masks"):
+        widgets.Source("s", "urban", ("VV",), images, [0, 1], ["a", "b"], masks=np.ones((2, 8, 8)))
+    with pytest.raises(ValueError, match="boxes"):
+        widgets.Source("s", "urban", ("VV",), images, [0, 1], ["a", "b"], boxes=np.ones((2, 3)))
+
+
+def test_explorer_rejects_bad_arguments(sources):
+    with pytest.raises(ValueError, match="methods"):
+        widgets.Explorer("ci", sources=sources, model_loader=lambda d, p: ChannelMean(1), methods=["nope"])
+    with pytest.raises(ValueError, match="sources"):
+        widgets.Explorer("ci", sources=[], model_loader=lambda d, p: ChannelMean(1))
+    with pytest.raises(ValueError, match="distinct"):
+        widgets.Explorer("ci", sources=[sources[0], sources[0]], model_loader=lambda d, p: ChannelMean(1))
+
+
+def test_course_sources_are_the_held_out_embedded_sets():
+    cfg = config.load("ci")
+    found = widgets.course_sources(cfg)
+    assert [s.dataset for s in found] == ["urban", "targets"]
+    test = data.embedded_split(cfg, "urban", progress=False)[1]
+    np.testing.assert_array_equal(found[0].intensity, test.images)
+    assert found[1].boxes is not None and found[0].boxes is None
+
+
+def test_real_opensarurban_folder_becomes_a_source(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    for name in data.URBAN_CLASSES:
+        for pol in ("VV", "VH"):
+            folder = tmp_path / "OpenSARUrban" / name / pol
+            folder.mkdir(parents=True)
+            np.save(folder / "p1.npy", rng.gamma(4.4, 0.01 / 4.4, (70, 70)).astype(np.float32))
+    monkeypatch.setenv("SARXAI_OPENSARURBAN", str(tmp_path / "OpenSARUrban"))
+    found = widgets.course_sources(config.load("ci"))
+    real = found[-1]
+    assert real.name.startswith("OpenSARUrban") and real.intensity.shape == (10, 2, 64, 64)
+    assert real.masks is None and list(real.labels) == list(range(10))
+
+
+def test_explores_a_trained_course_model(trained_vv):
+    model, images, labels = trained_vv
+    intensity = models_intensity(images)
+    src = widgets.Source("held-out", "urban", ("VV",), intensity, labels.numpy(), list(data.URBAN_CLASSES))
+    e = widgets.Explorer("ci", sources=[src], model_loader=lambda d, p: model, methods=["grad_cam", "occlusion"])
+    e.method.value = "occlusion"
+    assert e.n_attributions == 2 and e.state()["metrics"]["p(true class)"] > 0
+
+
+def models_intensity(images: torch.Tensor) -> np.ndarray:
+    """Model input back to linear intensity (the inverse of datasets.preprocess inside the dB window)."""
+    from sarxai_utils import sar
+
+    return sar.from_db(sar.denormalize_db(images)).numpy().astype(np.float32)
+
+
+def test_model_loader_default_is_load_or_train(monkeypatch, sources):
+    calls = []
+
+    def fake(profile, dataset, polarization, device=None, progress=True):
+        calls.append((profile.name, dataset, polarization))
+        return ChannelMean(1), {}
+
+    monkeypatch.setattr(models, "load_or_train", fake)
+    widgets.Explorer("ci", sources=sources[:1], methods=["saliency"])
+    assert calls == [("ci", "urban", "VV")]
