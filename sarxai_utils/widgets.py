@@ -184,7 +184,8 @@ class Explorer:
         self.status = W.HTML()
         self.image = W.Image(format="png")
         self.info = W.HTML()
-        self.image.add_class("sarxai-explorer-image")
+        self.image.add_class("sarxai-explorer-image")  # CSS classes: handles for the real-browser test
+        self.method.add_class("sarxai-explorer-method")
         self.status.add_class("sarxai-explorer-status")
         for control in (self.polarization, self.class_filter, self.misclassified):
             control.observe(self._on_selection, names="value")

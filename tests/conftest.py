@@ -59,3 +59,9 @@ def trained_vv(tmp_path_factory) -> tuple[nn.Module, torch.Tensor, torch.Tensor]
         sample = data.per_class(test, 2)
         model = models.load_or_train(cfg, "urban", "VV", device="cpu", progress=False)[0]
         return model, model_input(sample, "VV"), torch.as_tensor(sample.labels)
+
+
+@pytest.fixture(scope="session")
+def course_data_dir(tmp_path_factory):
+    """One data directory for every test that runs lessons (notebooks, browser): ci models are trained once."""
+    return tmp_path_factory.mktemp("course-data")

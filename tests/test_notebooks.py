@@ -1,7 +1,7 @@
 """Execute every course notebook through papermill in the ``ci`` profile, on the venv's kernel.
 
 A failure shows the failing cell's error and traceback (papermill's message). Notebooks share one data
-directory for the session, so data and models cached by an earlier lesson are reused by later ones.
+directory for the session (``course_data_dir`` in conftest, shared with the browser test), so data and models cached by an earlier lesson are reused by later ones.
 """
 
 from __future__ import annotations
@@ -11,11 +11,6 @@ import pytest
 from sarxai_utils import config, course
 
 NOTEBOOKS = course.notebooks()
-
-
-@pytest.fixture(scope="session")
-def course_data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("course-data")
 
 
 @pytest.fixture(scope="session")
