@@ -507,3 +507,18 @@ class Explorer:
         return (f"<table class='sarxai-explorer-metrics'><tr><th>this sample</th><th></th></tr>{rows}{note}</table>"
                 f"<small>{len(self._indices)} scenes match the filter; scene intensity shown in dB "
                 f"(window {sar.DB_MIN:.0f} to {sar.DB_MAX:.0f} dB for the model).</small>")
+
+
+def try_it(function: Callable[..., Any], **controls: W.ValueWidget) -> W.interactive:
+    """A lesson's "try it" cell: call ``function`` once with the controls' current values (so a non-interactive run,
+    papermill's, executes and keeps its output), then return an ipywidgets ``interactive`` that calls it again with
+    the new values when the learner presses "Run" (manual, because each call may compute for seconds)."""
+    if not callable(function):
+        raise TypeError(f"function must be callable, got {type(function).__name__}")
+    if not controls:
+        raise ValueError("try_it needs at least one control (a keyword argument that is a widget)")
+    bad = [name for name, control in controls.items() if not isinstance(control, W.ValueWidget)]
+    if bad:
+        raise TypeError(f"controls {bad} are not ipywidgets value widgets (IntSlider, Dropdown, ...)")
+    function(**{name: control.value for name, control in controls.items()})
+    return W.interactive(function, {"manual": True, "manual_name": "Run"}, **controls)

@@ -238,3 +238,27 @@ def test_model_loader_default_is_load_or_train(monkeypatch, sources):
     monkeypatch.setattr(models, "load_or_train", fake)
     widgets.Explorer("ci", sources=sources[:1], methods=["saliency"])
     assert calls == [("ci", "urban", "VV")]
+
+
+def test_try_it_runs_once_now_and_again_on_run():
+    import ipywidgets as W
+
+    calls = []
+    box = widgets.try_it(lambda n, name: calls.append((n, name)), n=W.IntSlider(value=3, min=1, max=9),
+                         name=W.Dropdown(options=["a", "b"], value="a"))
+    assert calls == [(3, "a")], "called once with the controls' values, without interaction"
+    box.children[0].value = 7
+    assert calls == [(3, "a")], "manual: nothing until Run is pressed"
+    box.manual_button.click()
+    assert calls[-1] == (7, "a")
+
+
+def test_try_it_rejects_bad_arguments():
+    import ipywidgets as W
+
+    with pytest.raises(TypeError, match="callable"):
+        widgets.try_it(42, n=W.IntSlider())
+    with pytest.raises(ValueError, match="control"):
+        widgets.try_it(print)
+    with pytest.raises(TypeError, match="n"):
+        widgets.try_it(print, n=3)
