@@ -40,3 +40,18 @@ def test_runtime_dependencies_are_declared():
     dev = {re.split(r"[<>=!~ \[]", d)[0].lower() for d in project["optional-dependencies"]["dev"]}
     assert {"pytest", "ruff"} <= dev
     assert not any("cu1" in d or "+cu" in d for d in project["dependencies"]), "never pin a CUDA-only wheel"
+
+
+def test_teaching_guide_schedules_every_lesson():
+    from sarxai_utils import course
+
+    guide = (ROOT / "docs" / "teaching.md").read_text()
+    for section in ("## Schedule", "## What to prepare", "## Questions learners ask", "## Pitfalls"):
+        assert section in guide, f"docs/teaching.md has no '{section}'"
+    schedule = guide[guide.index("## Schedule"):guide.index("## What to prepare")]
+    for path in course.notebooks():
+        number = path.name[:2]
+        assert re.search(rf"\| {number} ", schedule), f"lesson {number} ({path.name}) is not in the schedule"
+        minutes = re.search(r"About (\d+) minutes", path.read_text()).group(1)
+        assert re.search(rf"\| {number} [^|]*\({minutes} min\)", schedule), \
+            f"lesson {number}: the schedule's time differs from the lesson's own 'About {minutes} minutes'"
