@@ -145,15 +145,26 @@ def embedded_split(profile: config.Profile, dataset: str = "urban", keep_clean: 
     Training scenes use ``profile.seed``, test scenes ``profile.seed + TEST_SEED_OFFSET``: no scene is in both.
     ``keep_clean`` keeps the clean training scenes (for fresh-speckle augmentation).
     """
-    if dataset == "urban":
-        make, size = synthetic_urban, profile.urban_size
-    elif dataset == "targets":
-        make, size = synthetic_targets, profile.targets_size
-    else:
-        raise ValueError(f"dataset must be 'urban' or 'targets', got {dataset!r}")
+    make, size = _embedded(profile, dataset)
     train = make(profile.n_train_per_class, size, seed=profile.seed, keep_clean=keep_clean, progress=progress)
-    test = make(profile.n_test_per_class, size, seed=profile.seed + TEST_SEED_OFFSET, progress=progress)
-    return train, test
+    return train, held_out(profile, dataset, progress=progress)
+
+
+def _embedded(profile: config.Profile, dataset: str):
+    if dataset == "urban":
+        return synthetic_urban, profile.urban_size
+    if dataset == "targets":
+        return synthetic_targets, profile.targets_size
+    raise ValueError(f"dataset must be 'urban' or 'targets', got {dataset!r}")
+
+
+def held_out(profile: config.Profile, dataset: str = "urban", keep_clean: bool = False,
+             progress: bool = True) -> SyntheticSAR:
+    """The held-out test set of :func:`embedded_split` (the same scenes and speckle); ``keep_clean`` also keeps
+    ``.clean``, the scenes before speckle, for fresh-speckle perturbations of the held-out scenes (lesson 12)."""
+    make, size = _embedded(profile, dataset)
+    return make(profile.n_test_per_class, size, seed=profile.seed + TEST_SEED_OFFSET, keep_clean=keep_clean,
+                progress=progress)
 
 
 def per_class(dataset: SyntheticSAR, n_per_class: int) -> SyntheticSAR:

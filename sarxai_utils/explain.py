@@ -2,7 +2,8 @@
 
 ``explain(model, images, targets, method)`` returns one (B, H, W) float32 map per image: Captum's attribution
 of the target class score (the logit) to the (B, C, H, W) input, SUMMED over the channel dimension (for a
-single-polarization model the map is simply that channel's attribution; for VV+VH it is VV + VH).
+single-polarization model the map is simply that channel's attribution; for VV+VH it is VV + VH;
+``reduce="none"`` keeps the (B, C, H, W) per-channel maps of the input-space methods, CHANNEL_METHODS).
 
 Inputs live in the models' input space (dB clipped to [-35, 10] and mapped to [-1, 1], see :mod:`.sar`), so
 the "black" image (zero intensity) is x = -1 everywhere, and x = 0 is the middle of the dB window (-12.5 dB).
@@ -27,13 +28,14 @@ import math
 import operator
 import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from captum.attr import (
+    Attribution,
     Deconvolution,
     GuidedBackprop,
     GuidedGradCam,
@@ -41,6 +43,7 @@ from captum.attr import (
     IntegratedGradients,
     LayerAttribution,
     LayerGradCam,
+    NoiseTunnel,
     Occlusion,
     Saliency,
 )
@@ -159,6 +162,12 @@ PAPER_METHODS: tuple[str, ...] = ("saliency", "input_x_gradient", "integrated_gr
                                   "deconvolution", "grad_cam", "guided_grad_cam", "occlusion")  # Su et al.'s eight
 CAM_METHODS: tuple[str, ...] = tuple(name for name in METHODS if name not in PAPER_METHODS)  # lessons 09-10
 RELU_HOOK_METHODS: frozenset[str] = frozenset({"guided_backprop", "deconvolution", "guided_grad_cam"})
+# methods whose Captum attribution lives in input space with one map per channel (explain(..., reduce="none"))
+CHANNEL_METHODS: frozenset[str] = frozenset({"saliency", "input_x_gradient", "integrated_gradients",
+                                             "guided_backprop", "deconvolution", "guided_grad_cam"})
+REDUCTIONS: tuple[str, ...] = ("sum", "none")  # explain's reduce: over channels, or keep them
+NOISE_TUNNEL_ARGS: tuple[str, ...] = ("nt_type", "nt_samples", "stdevs", "nt_samples_batch_size")
+NOISE_TUNNEL_TYPES: tuple[str, ...] = ("smoothgrad", "smoothgrad_sq", "vargrad")
 DEFAULT_LAYER = "layer4"
 
 
@@ -515,47 +524,91 @@ def input_batch(images: Any, device: torch.device, dtype: torch.dtype) -> torch.
 # --------------------------------------------------------------------------------------------------------------
 # The public call
 # --------------------------------------------------------------------------------------------------------------
-def _attribute(method: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor, settings: dict[str, Any],
-               chunk: slice) -> torch.Tensor:
-    """Captum's (b, C, H, W) attribution of one chunk; (b, 1, H, W) maps in [0, 1] for the CAM family."""
-    if method in CAM_METHODS:
-        from . import cam  # imported here: cam imports this module
-
-        return cam.attribute(method, model, x, target, settings)
+def _captum_algorithm(method: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor,
+                      settings: dict[str, Any], chunk: slice, copies: int = 1) -> tuple[Attribution, dict[str, Any]]:
+    """Captum's attribution object for ``method`` and the keyword arguments of its ``attribute`` call for one
+    chunk ``x``; ``copies`` is how many noisy copies of each image NoiseTunnel passes at once."""
     if method == "saliency":
-        return Saliency(model).attribute(x, target=target, abs=settings["abs"])
+        return Saliency(model), {"target": target, "abs": settings["abs"]}
     if method == "input_x_gradient":
-        return InputXGradient(model).attribute(x, target=target)
+        return InputXGradient(model), {"target": target}
     if method == "integrated_gradients":
         baseline = settings["baseline"]
         baseline = baseline[chunk] if isinstance(baseline, torch.Tensor) else baseline
         # Captum needs at least one scaled copy of every image per internal batch
-        return IntegratedGradients(model).attribute(x, baselines=baseline, target=target,
-                                                    n_steps=settings["n_steps"],
-                                                    internal_batch_size=max(settings["internal_batch_size"], len(x)))
+        return IntegratedGradients(model), {
+            "baselines": baseline, "target": target, "n_steps": settings["n_steps"],
+            "internal_batch_size": max(settings["internal_batch_size"], len(x) * copies)}
     if method == "guided_backprop":
-        return GuidedBackprop(model).attribute(x, target=target)
+        return GuidedBackprop(model), {"target": target}
     if method == "deconvolution":
-        return Deconvolution(model).attribute(x, target=target)
+        return Deconvolution(model), {"target": target}
     if method == "grad_cam":
         layer = model.get_submodule(settings["layer"])
-        cam = LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=settings["relu_attributions"])
-        return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode=settings["interpolate_mode"])
+        return LayerGradCam(model, layer), {"target": target, "relu_attributions": settings["relu_attributions"]}
     if method == "guided_grad_cam":
         layer = model.get_submodule(settings["layer"])
-        return GuidedGradCam(model, layer).attribute(x, target=target, interpolate_mode=settings["interpolate_mode"])
+        return GuidedGradCam(model, layer), {"target": target, "interpolate_mode": settings["interpolate_mode"]}
     if method == "occlusion":
         baseline = settings["baseline"]
         baseline = baseline[chunk] if isinstance(baseline, torch.Tensor) else baseline
         channels = x.shape[1]
-        return Occlusion(model).attribute(x, sliding_window_shapes=(channels, *settings["window"]),
-                                          strides=(channels, *settings["stride"]), baselines=baseline,
-                                          target=target, perturbations_per_eval=settings["perturbations_per_eval"])
+        return Occlusion(model), {"sliding_window_shapes": (channels, *settings["window"]),
+                                  "strides": (channels, *settings["stride"]), "baselines": baseline,
+                                  "target": target, "perturbations_per_eval": settings["perturbations_per_eval"]}
     raise AssertionError(method)  # pragma: no cover - explain() validated the name
 
 
+def _attribute(method: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor, settings: dict[str, Any],
+               chunk: slice, noise_tunnel: dict[str, Any] | None = None) -> torch.Tensor:
+    """Captum's (b, C, H, W) attribution of one chunk (through NoiseTunnel when ``noise_tunnel`` holds its
+    arguments); (b, 1, H, W) maps for Grad-CAM and, in [0, 1], for the CAM family."""
+    if method in CAM_METHODS:
+        from . import cam  # imported here: cam imports this module
+
+        return cam.attribute(method, model, x, target, settings)
+    copies = 1
+    if noise_tunnel is not None:
+        copies = noise_tunnel.get("nt_samples_batch_size") or noise_tunnel["nt_samples"]
+    algorithm, kwargs = _captum_algorithm(method, model, x, target, settings, chunk, copies)
+    if noise_tunnel is None:
+        attr = algorithm.attribute(x, **kwargs)
+    else:
+        attr = NoiseTunnel(algorithm).attribute(x, **noise_tunnel, **kwargs)
+    if method == "grad_cam":  # the averaged layer map is upsampled: interpolation is linear, so it commutes
+        attr = LayerAttribution.interpolate(attr, tuple(x.shape[-2:]), interpolate_mode=settings["interpolate_mode"])
+    return attr
+
+
+def _noise_tunnel(value: Any, method: str) -> dict[str, Any] | None:
+    """Checked arguments of ``NoiseTunnel.attribute`` (nt_type, nt_samples, stdevs, nt_samples_batch_size)."""
+    if value is None:
+        return None
+    if method not in PAPER_METHODS:
+        raise ValueError(f"noise_tunnel: Captum's NoiseTunnel wraps Captum's methods {list(PAPER_METHODS)}, not "
+                         f"{method!r}; average explain() maps over noisy copies instead (smoothing.noise_average)")
+    if not isinstance(value, Mapping):
+        raise ValueError(f"noise_tunnel must be a dict of NoiseTunnel.attribute arguments, got {type(value).__name__}")
+    unknown = sorted(set(value) - set(NOISE_TUNNEL_ARGS))
+    if unknown:
+        raise ValueError(f"noise_tunnel: unknown argument(s) {unknown}; it accepts {list(NOISE_TUNNEL_ARGS)}")
+    nt_type = value.get("nt_type", "smoothgrad")
+    if nt_type not in NOISE_TUNNEL_TYPES:
+        raise ValueError(f"noise_tunnel: nt_type must be one of {list(NOISE_TUNNEL_TYPES)}, got {nt_type!r}")
+    stdevs = value.get("stdevs", 1.0)
+    if isinstance(stdevs, bool) or not isinstance(stdevs, int | float | np.integer | np.floating) \
+            or not math.isfinite(stdevs) or stdevs < 0:
+        raise ValueError(f"noise_tunnel: stdevs must be a non-negative finite number, got {stdevs!r}")
+    out = {"nt_type": nt_type, "nt_samples": _positive_int("nt_samples", value.get("nt_samples", 5)),
+           "stdevs": float(stdevs)}
+    if value.get("nt_samples_batch_size") is not None:
+        out["nt_samples_batch_size"] = _positive_int("nt_samples_batch_size", value["nt_samples_batch_size"])
+    return out
+
+
 def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int] | torch.Tensor, method: str, *,
-            batch_size: int = 16, progress: bool | None = None, **options: Any) -> torch.Tensor:
+            batch_size: int = 16, progress: bool | None = None, reduce: str = "sum",
+            noise_tunnel: Mapping[str, Any] | None = None, **options: Any) -> torch.Tensor:
     """Attribution maps of ``method`` (a key of METHODS) for the ``targets`` class scores: (B, H, W) float32.
 
     ``images`` is (B, C, H, W) (or (C, H, W), B = 1) in model input space; ``targets`` an int, B ints or a (B,)
@@ -573,9 +626,25 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
 
     The CAM family (CAM_METHODS: ms_cam, self_matching_cam, grad_cam_pp, xgrad_cam, layer_cam, score_cam) gives
     maps in [0, 1], min-max normalised per image; their options are documented in :mod:`.cam`.
+
+    ``reduce="none"`` keeps the channels: (B, C, H, W) per-channel maps (VV and VH of a dual-pol model) whose sum
+    over C is the default map; only for CHANNEL_METHODS (Grad-CAM and the CAM family have one map for all
+    channels, and Occlusion occludes every channel at once, so its channels are identical copies).
+    ``noise_tunnel`` wraps a Captum method in Captum's ``NoiseTunnel`` (SmoothGrad): a dict of its ``attribute``
+    arguments ``nt_type`` ("smoothgrad"), ``nt_samples`` (5), ``stdevs`` (1.0, model-input units) and
+    ``nt_samples_batch_size``; its Gaussian noise comes from torch's global generator (seed it, or use
+    :func:`.smoothing.smoothgrad`).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; known methods: {list(METHODS)}")
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce must be one of {list(REDUCTIONS)}, got {reduce!r}")
+    if reduce == "none" and method not in CHANNEL_METHODS:
+        raise ValueError(f"reduce='none': {METHODS[method].title} has no per-channel input attribution ("
+                         + ("it occludes every channel at once, so its channel maps are identical copies"
+                            if method == "occlusion" else "one map for all channels, computed at a layer")
+                         + f"); per-channel maps exist for {sorted(CHANNEL_METHODS)}")
+    tunnel = _noise_tunnel(noise_tunnel, method)
     if torch.is_inference_mode_enabled():
         raise RuntimeError("explain() needs gradients: call it outside torch.inference_mode()")
     if not isinstance(model, nn.Module):
@@ -606,14 +675,15 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
                                      "prepared for ReLU hooks (its blocks have relu1, relu2, ...)") from None
         starts = range(0, n, batch_size_)
         show = len(starts) > 1 if progress is None else bool(progress)
-        out = torch.empty(n, *x_all.shape[-2:], dtype=torch.float32, device=device)
+        shape = (n, *x_all.shape[-2:]) if reduce == "sum" else tuple(x_all.shape)
+        out = torch.empty(shape, dtype=torch.float32, device=device)
         with warnings.catch_warnings(), torch.enable_grad():
             warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
             for start in tqdm(starts, desc=METHODS[method].title, disable=not show, leave=False):
                 chunk = slice(start, min(start + batch_size_, n))
                 x = x_all[chunk].clone().requires_grad_(method != "occlusion")  # a leaf of our own
-                attr = _attribute(method, net, x, target_all[chunk], settings, chunk)
-                out[chunk] = attr.detach().sum(dim=1).to(torch.float32)
+                attr = _attribute(method, net, x, target_all[chunk], settings, chunk, tunnel).detach()
+                out[chunk] = (attr.sum(dim=1) if reduce == "sum" else attr).to(torch.float32)
         return out
     finally:
         for module, training in modes:

@@ -1,7 +1,8 @@
 """Numbers that judge explanations, in four families (Su et al. 2022 use the first two; the embedded data makes
 the last two computable because it knows where each class's evidence is):
 
-- robustness: :func:`max_sensitivity` (Yeh et al. 2019, as Captum's ``sensitivity_max``);
+- robustness: :func:`max_sensitivity` (Yeh et al. 2019, as Captum's ``sensitivity_max``) and
+  :func:`speckle_sensitivity`, the same formula under a fresh speckle realisation or multiplicative Gamma noise;
 - complexity: :func:`xai_entropy_kb` (the file size of the explanation picture, Su et al.'s "XAI entropy") and
   :func:`map_entropy` (the Shannon entropy of the normalised map);
 - ground truth: :func:`relevance_mass_accuracy`, :func:`relevance_rank_accuracy` (Arras, Osman & Samek 2022),
@@ -9,8 +10,9 @@ the last two computable because it knows where each class's evidence is):
 - faithfulness: :func:`deletion_curve` / :func:`insertion_curve` with their AUC (Petsiuk et al. 2018; removed
   pixels filled with SAR clutter by default) and :func:`randomization_check` (Adebayo et al. 2018).
 
-Plus :func:`completeness` of Integrated Gradients, :func:`map_correlation` and :func:`rank_stability` (how
-stable a ranking of methods is under a bootstrap over images).
+Plus :func:`channel_share` (VV vs VH attribution mass of a dual-pol model), :func:`completeness` of Integrated
+Gradients, :func:`map_correlation` and :func:`rank_stability` (how stable a ranking of methods is under a
+bootstrap over images).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import sar
+from .datasets import channel_indices, model_input, preprocess
 from .explain import METHODS, explain, input_batch, num_classes, reference_images, target_tensor
 
 RELEVANCE_PARTS: tuple[str, ...] = ("positive", "absolute")
@@ -307,6 +310,177 @@ def max_sensitivity(model: nn.Module, images: torch.Tensor, targets: Any, method
     norm = torch.where(norm == 0, torch.ones_like(norm), norm)
     change = (moved - original[:, None]).norm(dim=2) / norm[:, None]
     return change.max(dim=1).values.float().cpu()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Robustness to SAR-realistic perturbations: a fresh speckle realisation, or multiplicative Gamma noise
+# --------------------------------------------------------------------------------------------------------------
+SAR_NOISES: tuple[str, ...] = ("speckle", "gamma")
+DEFAULT_LOOKS: float = 4.4  # Sentinel-1 IW GRD, the embedded urban data's default
+
+
+def _unit_gamma(rng: np.random.Generator, shape: tuple[int, ...], looks: float) -> torch.Tensor:
+    """A float32 field of i.i.d. unit-mean Gamma(L, 1/L) values (L-look speckle, :func:`.sar.speckle`)."""
+    return torch.from_numpy(sar.speckle(np.ones(shape, np.float32), looks, rng))
+
+
+def _model_input_tensor(x: Any, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.numel() == 0 or not x.is_floating_point():
+        raise ValueError(f"{name} must be a non-empty floating-point (B, C, H, W) tensor, got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf values")
+    return x
+
+
+def gamma_perturbation(looks: float = DEFAULT_LOOKS, seed: int = 0) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Multiplicative L-look Gamma noise for real data (no clean scene): ``x -> preprocess(I(x) * G)`` with I(x) the
+    linear intensity of the (B, C, H, W) model input x and G ~ Gamma(L, 1/L) (mean 1, ENL L) i.i.d. per pixel,
+    clipped to the dB window as preprocessing does; seeded (``seed``): the same call gives the same numbers."""
+    looks = _positive_number("looks", looks)
+    rng = np.random.default_rng([seed, 1])
+
+    def perturb(x: torch.Tensor) -> torch.Tensor:
+        x = _model_input_tensor(x, "x")
+        with torch.no_grad():  # not inference_mode: the copies go on to explain(), which needs autograd tensors
+            intensity = sar.from_db(sar.denormalize_db(x.detach().to("cpu", torch.float64)))
+            noisy = intensity * _unit_gamma(rng, tuple(x.shape), looks).double()
+            return sar.normalize_db(sar.to_db(noisy)).to(device=x.device, dtype=x.dtype)
+
+    return perturb
+
+
+def _clean_scenes(clean: Any, allow_single: bool = False) -> torch.Tensor:
+    """Checked float32 (B, C, H, W) clean scenes in linear intensity (finite, non-negative), on the CPU; one
+    (C, H, W) scene becomes B = 1 when ``allow_single``."""
+    try:
+        value = clean.detach().cpu() if isinstance(clean, torch.Tensor) else torch.as_tensor(np.asarray(clean))
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"clean must be an array of clean scenes, got {type(clean).__name__}") from None
+    if allow_single and value.dim() == 3:
+        value = value.unsqueeze(0)
+    if value.dim() != 4 or value.numel() == 0 or value.dtype == torch.bool or value.is_complex():
+        raise ValueError(f"clean must be (B, C, H, W) clean scenes in linear intensity, got shape "
+                         f"{tuple(value.shape)} ({value.dtype})")
+    value = value.to(torch.float32)
+    if not torch.isfinite(value).all():
+        raise ValueError("clean contains NaN or inf values")
+    if (value < 0).any():
+        raise ValueError("clean must be linear intensity (>= 0); it has negative values (is it in dB or model "
+                         "input space?)")
+    return value
+
+
+def speckle_perturbation(clean: np.ndarray | torch.Tensor, looks: float = DEFAULT_LOOKS, n_samples: int = 10,
+                         seed: int = 0) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Fresh speckle of the same ground for the embedded data: a function that returns ``n_samples`` new
+    realisations ``preprocess(clean * G)`` of each of the (B, C, H, W) ``clean`` scenes (linear intensity),
+    G ~ Gamma(L, 1/L) i.i.d., as (B * n_samples, C, H, W) model input, copies of a scene adjacent (as
+    ``x.repeat_interleave(n_samples, 0)``). Its argument is only checked for that shape; seeded by ``seed``."""
+    scenes = _clean_scenes(clean)
+    looks = _positive_number("looks", looks)
+    n_samples = _count("n_samples", n_samples)
+    repeated = scenes.repeat_interleave(n_samples, dim=0)
+    rng = np.random.default_rng([seed, 2])
+
+    def perturb(x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or tuple(x.shape) != tuple(repeated.shape):
+            raise ValueError(f"x must be the model input of the {len(scenes)} scenes repeated n_samples = "
+                             f"{n_samples} times, shape {tuple(repeated.shape)}, got "
+                             f"{tuple(getattr(x, 'shape', ())) or type(x).__name__}")
+        with torch.no_grad():
+            field = repeated * _unit_gamma(rng, tuple(repeated.shape), looks)
+            return preprocess(field).to(device=x.device, dtype=x.dtype)
+
+    return perturb
+
+
+def sar_perturbation(images_or_scenes: Any, noise: str = "speckle", n_samples: int = 10, *,
+                     looks: float | None = None, clean: np.ndarray | torch.Tensor | None = None,
+                     polarization: str | Sequence[str] | None = None,
+                     seed: int = 0) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
+    """The (B, C, H, W) model-input images and the perturbation (x -> x') of a SAR-realistic ``noise``:
+    "speckle" (:func:`speckle_perturbation`, needs the clean scenes) or "gamma" (:func:`gamma_perturbation`).
+
+    ``images_or_scenes`` is either model input (a (B, C, H, W) tensor; give ``clean`` (B, C, H, W) linear intensity
+    for "speckle") or a generated dataset with ``.images`` and ``.clean`` (``keep_clean=True``) whose channels
+    ``polarization`` picks (default: all of them) and whose ``looks`` is the default. ``looks`` defaults to 4.4.
+    """
+    if noise not in SAR_NOISES:
+        raise ValueError(f"noise must be one of {list(SAR_NOISES)}, got {noise!r}")
+    n_samples = _count("n_samples", n_samples)
+    if isinstance(images_or_scenes, torch.Tensor):
+        if polarization is not None:
+            raise ValueError("polarization picks the channels of a dataset; images given as a tensor are already "
+                             "model input with their channels chosen")
+        single = images_or_scenes.dim() == 3
+        x = _model_input_tensor(images_or_scenes.unsqueeze(0) if single else images_or_scenes, "images")
+        scenes = None
+        if clean is not None:
+            scenes = _clean_scenes(clean, allow_single=single)
+            if tuple(scenes.shape) != tuple(x.shape):
+                raise ValueError(f"clean must hold one clean scene per image with the images' shape "
+                                 f"{tuple(x.shape)}, got {tuple(scenes.shape)}")
+        scene_looks = DEFAULT_LOOKS
+    elif hasattr(images_or_scenes, "images") and hasattr(images_or_scenes, "polarizations"):
+        if clean is not None:
+            raise ValueError("clean is taken from the dataset (its .clean); do not pass it as well")
+        chosen = polarization if polarization is not None else "both"
+        channels = channel_indices(chosen, images_or_scenes.polarizations)
+        x = model_input(images_or_scenes, chosen)
+        scene_clean = getattr(images_or_scenes, "clean", None)
+        scenes = _clean_scenes(np.asarray(scene_clean)[:, channels]) if scene_clean is not None else None
+        if noise == "speckle" and scenes is None:
+            raise ValueError("noise='speckle' needs the clean scenes: generate the dataset with keep_clean=True, "
+                             "or use noise='gamma' (multiplicative noise on the speckled images)")
+        scene_looks = float(getattr(images_or_scenes, "params", {}).get("looks", DEFAULT_LOOKS))
+    else:
+        raise ValueError(f"images_or_scenes must be a (B, C, H, W) model-input tensor or a generated dataset "
+                         f"(with .images, .clean and .polarizations), got {type(images_or_scenes).__name__}")
+    looks = _positive_number("looks", scene_looks if looks is None else looks)
+    if noise == "gamma":
+        if clean is not None:
+            raise ValueError("clean is only used with noise='speckle'; 'gamma' multiplies the images themselves")
+        return x, gamma_perturbation(looks, seed)
+    if scenes is None:
+        raise ValueError("noise='speckle' needs the clean scenes (clean=, linear intensity, the images' shape); "
+                         "for real data without them use noise='gamma'")
+    return x, speckle_perturbation(scenes, looks, n_samples, seed)
+
+
+def speckle_sensitivity(model: nn.Module, images_or_scenes: Any, targets: Any, method: str | Explanation,
+                        n_samples: int = 10, *, noise: str = "speckle", looks: float | None = None,
+                        clean: np.ndarray | torch.Tensor | None = None,
+                        polarization: str | Sequence[str] | None = None, seed: int = 0,
+                        maps: torch.Tensor | np.ndarray | None = None, batch_size: int = 16,
+                        progress: bool | None = None, **options: Any) -> torch.Tensor:
+    """Max-Sensitivity (:func:`max_sensitivity`, same formula) under SAR-realistic perturbations: (B,) float32.
+
+    ``noise="speckle"`` (embedded data): x is the speckled image the model sees and each x' is ANOTHER speckle
+    realisation of the same clean scene (another look at the same ground), so the score is how much the
+    explanation changes between two equally valid observations; ``noise="gamma"`` (real data): x' is x with its
+    linear intensity multiplied by unit-mean L-look Gamma noise (extra speckle). Inputs as :func:`sar_perturbation`.
+    """
+    x, perturb = sar_perturbation(images_or_scenes, noise, n_samples, looks=looks, clean=clean,
+                                  polarization=polarization, seed=seed)
+    return max_sensitivity(model, x, targets, method, n_samples=n_samples, perturb_func=perturb, maps=maps,
+                           batch_size=batch_size, progress=progress, **options)
+
+
+def channel_share(maps: np.ndarray | torch.Tensor, relevance: str = "absolute") -> np.ndarray:
+    """Share of each (B, C, H, W) per-channel map's attribution mass in each channel (e.g. VV vs VH, from
+    ``explain(..., reduce="none")``): (B, C) float64 rows summing to 1; mass is |map| ("absolute") or its positive
+    part ("positive"). A map without any mass has no share: its row is NaN (``np.nanmean`` skips it)."""
+    a = _as_numpy(maps, "maps").astype(np.float64)
+    if a.ndim == 3:
+        a = a[None]
+    if a.ndim != 4 or a.size == 0:
+        raise ValueError(f"maps must be (B, C, H, W) per-channel maps (or one (C, H, W)), got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError("maps contain NaN or inf values")
+    mass = _relevance(a, relevance).sum(axis=(2, 3))
+    total = mass.sum(axis=1, keepdims=True)
+    return np.where(total > 0, mass / np.where(total > 0, total, 1.0), np.nan)
 
 
 # --------------------------------------------------------------------------------------------------------------

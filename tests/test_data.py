@@ -94,6 +94,26 @@ def test_speckle_seed_keeps_scene_and_changes_speckle():
     assert sar.equivalent_number_of_looks(ratio) == pytest.approx(4.4, rel=0.06)
 
 
+def test_speckle_seed_follows_the_chosen_looks_in_every_channel_and_generator():
+    # urban (two channels) and targets, at a number of looks other than the default: the scene (clean, masks,
+    # boxes, shadows) does not depend on the looks nor on the speckle seed; the speckle is L-look Gamma per channel
+    # and two speckle seeds give independent realisations
+    for make, size in ((data.synthetic_urban, 48), (data.synthetic_targets, 48)):
+        kwargs = dict(seed=2, keep_clean=True, cache=False, progress=False)
+        one = make(2, size, looks=2.5, speckle_seed=1, **kwargs)
+        two = make(2, size, looks=2.5, speckle_seed=2, **kwargs)
+        default_looks = make(2, size, speckle_seed=1, **kwargs)
+        assert np.array_equal(one.clean, two.clean) and np.array_equal(one.clean, default_looks.clean)
+        assert np.array_equal(one.masks, two.masks) and np.array_equal(one.masks, default_looks.masks)
+        if one.boxes is not None:
+            assert np.array_equal(one.boxes, two.boxes) and np.array_equal(one.shadow_masks, two.shadow_masks)
+        r1, r2 = one.images / one.clean, two.images / two.clean
+        for c in range(one.images.shape[1]):
+            assert r1[:, c].mean() == pytest.approx(1.0, abs=0.03)
+            assert sar.equivalent_number_of_looks(r1[:, c]) == pytest.approx(2.5, rel=0.08), (make.__name__, c)
+        assert abs(np.corrcoef(r1.ravel(), r2.ravel())[0, 1]) < 0.03, "independent realisations"
+
+
 def test_targets_are_single_look(targets):
     ratio = (targets.images / targets.clean).ravel()
     assert sar.equivalent_number_of_looks(ratio) == pytest.approx(1.0, rel=0.06)
