@@ -81,7 +81,8 @@ def main() -> None:
         report["cached"][kind] = {"median": float(np.median(values)), "max": float(np.max(values)), "n": len(values)}
         print(f"{kind:<18}{np.median(values):10.3f}{np.max(values):8.3f}{len(values):5d}")
     worst = max(v["max"] for v in report["cached"].values())
-    print(f"\nslowest cached change {worst:.3f} s: {'within' if worst <= LIMIT_S else 'OVER'} the {LIMIT_S:.1f} s limit")
+    verdict = "within" if worst <= LIMIT_S else "OVER"
+    print(f"\nslowest cached change {worst:.3f} s: {verdict} the {LIMIT_S:.1f} s limit")
     print("\nfirst (uncached) computation and drawing, urban scene 0, VV:")
     for method, seconds in first.items():
         print(f"  {METHODS[method].title:<22}{seconds:7.2f} s")

@@ -1,7 +1,8 @@
 """Execute every course notebook through papermill in the ``ci`` profile, on the venv's kernel.
 
 A failure shows the failing cell's error and traceback (papermill's message). Notebooks share one data
-directory for the session (``course_data_dir`` in conftest, shared with the browser test), so data and models cached by an earlier lesson are reused by later ones.
+directory for the session (``course_data_dir`` in conftest, shared with the browser test), so data and models
+cached by an earlier lesson are reused by later ones.
 """
 
 from __future__ import annotations
