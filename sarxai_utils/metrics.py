@@ -42,6 +42,19 @@ def _as_numpy(value: np.ndarray | torch.Tensor, name: str) -> np.ndarray:
     return np.asarray(value)
 
 
+def _finite_stack(value: np.ndarray | torch.Tensor, name: str, ndim: int, expected: str) -> np.ndarray:
+    """``value`` as a float64 array of ``ndim`` dimensions (one item without the leading batch axis is given it),
+    non-empty and finite; the errors name ``name`` and say what was ``expected``."""
+    a = _as_numpy(value, name).astype(np.float64)
+    if a.ndim == ndim - 1:
+        a = a[None]
+    if a.ndim != ndim or a.size == 0:
+        raise ValueError(f"{name} must be {expected}, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contain NaN or inf values")
+    return a
+
+
 def _maps_and_masks(maps: np.ndarray | torch.Tensor, masks: np.ndarray | torch.Tensor,
                     nonempty: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Checked float64 (B, H, W) maps and boolean (B, H, W) masks (a single (H, W) pair becomes B = 1)."""
@@ -471,13 +484,7 @@ def channel_share(maps: np.ndarray | torch.Tensor, relevance: str = "absolute") 
     """Share of each (B, C, H, W) per-channel map's attribution mass in each channel (e.g. VV vs VH, from
     ``explain(..., reduce="none")``): (B, C) float64 rows summing to 1; mass is |map| ("absolute") or its positive
     part ("positive"). A map without any mass has no share: its row is NaN (``np.nanmean`` skips it)."""
-    a = _as_numpy(maps, "maps").astype(np.float64)
-    if a.ndim == 3:
-        a = a[None]
-    if a.ndim != 4 or a.size == 0:
-        raise ValueError(f"maps must be (B, C, H, W) per-channel maps (or one (C, H, W)), got shape {a.shape}")
-    if not np.isfinite(a).all():
-        raise ValueError("maps contain NaN or inf values")
+    a = _finite_stack(maps, "maps", 4, "(B, C, H, W) per-channel maps (or one (C, H, W))")
     mass = _relevance(a, relevance).sum(axis=(2, 3))
     total = mass.sum(axis=1, keepdims=True)
     return np.where(total > 0, mass / np.where(total > 0, total, 1.0), np.nan)
@@ -527,13 +534,7 @@ def map_entropy(attribution: np.ndarray | torch.Tensor, relevance: str = "absolu
     """Shannon entropy in bits of each map read as a distribution, p = r / sum(r) with r = |map| (or its
     positive part): (B,) values in [0, log2(H W)]; a single hot pixel gives 0, a uniform map log2(H W) (also
     the value given to a map without relevance)."""
-    a = _as_numpy(attribution, "attribution").astype(np.float64)
-    if a.ndim == 2:
-        a = a[None]
-    if a.ndim != 3 or a.size == 0:
-        raise ValueError(f"attribution must be (H, W) or (B, H, W) with at least one pixel, got shape {a.shape}")
-    if not np.isfinite(a).all():
-        raise ValueError("attribution contains NaN or inf values")
+    a = _finite_stack(attribution, "attribution", 3, "(H, W) or (B, H, W) with at least one pixel")
     r = _relevance(a, relevance).reshape(len(a), -1)
     total = r.sum(axis=1, keepdims=True)
     p = np.where(total > 0, r / np.where(total > 0, total, 1.0), 1.0 / r.shape[1])
