@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from . import metrics
 from .datasets import model_input
-from .explain import METHODS, PAPER_METHODS, explain, num_classes, target_tensor
+from .explain import METHODS, PAPER_METHODS, explain, model_device, num_classes, target_tensor
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ def score_sensitivities(model: nn.Module, scenes: Any, targets: Any, methods: Se
         raise ValueError("scenes must be a generated dataset with its clean scenes (keep_clean=True): speckle "
                          "sensitivity re-speckles them")
     x = model_input(scenes, polarization)
-    device, _ = metrics._model_device(model)
+    device, _ = model_device(model)
     target = target_tensor(targets, len(x), num_classes(model, x[:1].to(device)), torch.device("cpu"))
     options = dict(options or {})
     results: dict[str, MethodScores] = {}

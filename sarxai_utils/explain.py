@@ -505,6 +505,14 @@ def num_classes(model: nn.Module, sample: torch.Tensor) -> int:
     return int(out.shape[1])
 
 
+def model_device(model: nn.Module) -> tuple[torch.device, torch.dtype]:
+    """The device and floating dtype of a model's parameters (the CPU and float32 for a model without any)."""
+    param = next(model.parameters(), None)
+    if param is None:
+        return torch.device("cpu"), torch.float32
+    return param.device, (param.dtype if param.is_floating_point() else torch.float32)
+
+
 def input_batch(images: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """Checked (B, C, H, W) model-input images (a (C, H, W) image becomes B = 1), detached, on ``device``."""
     if not isinstance(images, torch.Tensor):
@@ -652,9 +660,7 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     batch_size_ = int(batch_size)
-    param = next(model.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    device, dtype = model_device(model)
     x_all = input_batch(images, device, dtype)
     n = x_all.shape[0]
     settings = _settings(method, dict(options), model, x_all)

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from . import sar
 from .datasets import channel_indices, model_input, preprocess
-from .explain import METHODS, explain, input_batch, num_classes, reference_images, target_tensor
+from .explain import METHODS, explain, input_batch, model_device, num_classes, reference_images, target_tensor
 
 RELEVANCE_PARTS: tuple[str, ...] = ("positive", "absolute")
 
@@ -179,7 +179,7 @@ def completeness(model: nn.Module, images: torch.Tensor, targets: Any, maps: tor
     if not min_gap > 0:
         raise ValueError(f"min_gap must be positive, got {min_gap}")
     param = next(model.parameters(), None)
-    x = images.detach().to(param.device if param is not None else images.device)
+    x = images.detach().to(param.device if param is not None else images.device)  # a parameterless model: as given
     rows = torch.arange(len(x), device=x.device)
     target = target_tensor(targets, len(x), num_classes(model, x[:1]), x.device)
     with torch.no_grad():
@@ -219,13 +219,6 @@ def map_correlation(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor, 
 # Robustness: Max-Sensitivity (Yeh et al. 2019), as Captum's sensitivity_max defines it
 # --------------------------------------------------------------------------------------------------------------
 Explanation = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (images, targets) -> (B, ...) maps
-
-
-def _model_device(model: nn.Module) -> tuple[torch.device, torch.dtype]:
-    param = next(model.parameters(), None)
-    if param is None:
-        return torch.device("cpu"), torch.float32
-    return param.device, (param.dtype if param.is_floating_point() else torch.float32)
 
 
 def uniform_perturbation(radius: float, seed: int = 0) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -281,7 +274,7 @@ def max_sensitivity(model: nn.Module, images: torch.Tensor, targets: Any, method
     """
     radius = _positive_number("radius", radius)
     n_samples = _count("n_samples", n_samples)
-    device, dtype = _model_device(model)
+    device, dtype = model_device(model)
     x = input_batch(images, device, dtype)
     batch = len(x)
     target = target_tensor(targets, batch, num_classes(model, x[:1]), device)
@@ -601,7 +594,7 @@ def _perturbation_curve(model: nn.Module, images: torch.Tensor, targets: Any, ma
     if order not in ("morf", "lerf"):
         raise ValueError(f"order must be 'morf' (most relevant first) or 'lerf' (least relevant first), got {order!r}")
     steps, batch_size = _count("steps", steps), _count("batch_size", batch_size)
-    device, dtype = _model_device(model)
+    device, dtype = model_device(model)
     x = input_batch(images, device, dtype)
     batch, height, width = len(x), x.shape[-2], x.shape[-1]
     a = _as_numpy(maps, "maps").astype(np.float64)

@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from . import sar
-from .explain import CAM_METHODS, METHODS, explain, input_batch, num_classes, target_tensor
-from .metrics import _count, _expand_options, _model_device, sar_perturbation
+from .explain import CAM_METHODS, METHODS, explain, input_batch, model_device, num_classes, target_tensor
+from .metrics import _count, _expand_options, sar_perturbation
 
 DEFAULT_STDEV: float = 0.2  # model-input units: 10 % of the [-1, 1] range (Smilkov et al. use 10-20 %), 4.5 dB
 
@@ -71,7 +71,7 @@ def noise_average(model: nn.Module, images: torch.Tensor, targets: Any, method: 
     if not callable(perturb_func):
         raise TypeError(f"perturb_func must be a function x -> x', got {type(perturb_func).__name__}")
     n_samples = _count("n_samples", n_samples)
-    device, dtype = _model_device(model)
+    device, dtype = model_device(model)
     x = input_batch(images, device, dtype)
     batch = len(x)
     target = target_tensor(targets, batch, num_classes(model, x[:1]), device)
@@ -105,7 +105,7 @@ def smoothgrad(model: nn.Module, images: torch.Tensor, targets: Any, method: str
     if method in CAM_METHODS:
         return noise_average(model, images, targets, method, gaussian_perturbation(stdev, seed), n_samples,
                              batch_size=batch_size, progress=progress, reduce=reduce, **options)
-    device, _ = _model_device(model)
+    device, _ = model_device(model)
     tunnel = {"nt_type": "smoothgrad", "nt_samples": n_samples, "stdevs": stdev,
               "nt_samples_batch_size": min(n_samples, int(batch_size))}
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
