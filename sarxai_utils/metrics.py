@@ -246,6 +246,17 @@ def _count(name: str, value: Any) -> int:
     return int(value)
 
 
+def perturbed_copies(x: torch.Tensor, perturb: Callable[[torch.Tensor], torch.Tensor], n_samples: int
+                     ) -> torch.Tensor:
+    """``perturb`` applied to ``n_samples`` adjacent copies of each (B, C, H, W) image (``x.repeat_interleave``),
+    checked to return one perturbed image per copy: (B * n_samples, C, H, W)."""
+    out = perturb(x.repeat_interleave(n_samples, dim=0))
+    if not isinstance(out, torch.Tensor) or out.shape != (len(x) * n_samples, *x.shape[1:]):
+        raise ValueError(f"perturb_func must return a tensor of shape {(len(x) * n_samples, *x.shape[1:])}, "
+                         f"got {getattr(out, 'shape', type(out))}")
+    return out
+
+
 def _expand_options(options: dict[str, Any], batch: int, n_samples: int, with_originals: bool) -> dict[str, Any]:
     """Options for the stacked batch [images (if ``with_originals``); ``n_samples`` perturbed copies of each]:
     per-image baseline tensors are repeated to follow their images."""
@@ -279,10 +290,7 @@ def max_sensitivity(model: nn.Module, images: torch.Tensor, targets: Any, method
     batch = len(x)
     target = target_tensor(targets, batch, num_classes(model, x[:1]), device)
     perturb = perturb_func if perturb_func is not None else uniform_perturbation(radius, seed)
-    perturbed = perturb(x.repeat_interleave(n_samples, dim=0))
-    if not isinstance(perturbed, torch.Tensor) or perturbed.shape != (batch * n_samples, *x.shape[1:]):
-        raise ValueError(f"perturb_func must return a tensor of shape {(batch * n_samples, *x.shape[1:])}, "
-                         f"got {getattr(perturbed, 'shape', type(perturbed))}")
+    perturbed = perturbed_copies(x, perturb, n_samples)
     given = None
     if maps is not None:
         given = torch.as_tensor(_as_numpy(maps, "maps"), dtype=torch.float64)

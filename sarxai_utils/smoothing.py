@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from . import sar
-from .explain import CAM_METHODS, METHODS, explain, input_batch, model_device, num_classes, target_tensor
-from .metrics import _count, _expand_options, sar_perturbation
+from .explain import CAM_METHODS, METHODS, _positive_int, explain, input_batch, model_device, num_classes, target_tensor
+from .metrics import _count, _expand_options, perturbed_copies, sar_perturbation
 
 DEFAULT_STDEV: float = 0.2  # model-input units: 10 % of the [-1, 1] range (Smilkov et al. use 10-20 %), 4.5 dB
 
@@ -75,10 +75,7 @@ def noise_average(model: nn.Module, images: torch.Tensor, targets: Any, method: 
     x = input_batch(images, device, dtype)
     batch = len(x)
     target = target_tensor(targets, batch, num_classes(model, x[:1]), device)
-    copies = perturb_func(x.repeat_interleave(n_samples, dim=0))
-    if not isinstance(copies, torch.Tensor) or copies.shape != (batch * n_samples, *x.shape[1:]):
-        raise ValueError(f"perturb_func must return a tensor of shape {(batch * n_samples, *x.shape[1:])}, "
-                         f"got {getattr(copies, 'shape', type(copies))}")
+    copies = perturbed_copies(x, perturb_func, n_samples)
     maps = explain(model, copies, target.repeat_interleave(n_samples), method, batch_size=batch_size,
                    progress=progress, reduce=reduce,
                    **_expand_options(options, batch, n_samples, with_originals=False))
@@ -100,8 +97,7 @@ def smoothgrad(model: nn.Module, images: torch.Tensor, targets: Any, method: str
         raise ValueError(f"unknown method {method!r}; known methods: {list(METHODS)}")
     n_samples = _count("n_samples", n_samples)
     stdev = _stdev(stdev)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = _positive_int("batch_size", batch_size)
     if method in CAM_METHODS:
         return noise_average(model, images, targets, method, gaussian_perturbation(stdev, seed), n_samples,
                              batch_size=batch_size, progress=progress, reduce=reduce, **options)
