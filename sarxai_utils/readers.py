@@ -411,14 +411,14 @@ def _normalize_class_name(name: str) -> str:
     return key[:-1] if key.endswith("s") else key
 
 
-def _fit(image: np.ndarray, size: int) -> np.ndarray:
-    """Centre-crop or zero-pad a (H, W) array to (size, size)."""
-    out = np.zeros((size, size), dtype=np.float32)
-    h, w = image.shape
+def fit_to_size(image: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crop or zero-pad the last two axes of a (..., H, W) array to (size, size): float32 (..., size, size)."""
+    out = np.zeros((*image.shape[:-2], size, size), dtype=np.float32)
+    h, w = image.shape[-2:]
     src_r, dst_r = ((h - size) // 2, 0) if h >= size else (0, (size - h) // 2)
     src_c, dst_c = ((w - size) // 2, 0) if w >= size else (0, (size - w) // 2)
     nh, nw = min(h, size), min(w, size)
-    out[dst_r : dst_r + nh, dst_c : dst_c + nw] = image[src_r : src_r + nh, src_c : src_c + nw]
+    out[..., dst_r : dst_r + nh, dst_c : dst_c + nw] = image[..., src_r : src_r + nh, src_c : src_c + nw]
     return out
 
 
@@ -607,7 +607,7 @@ class MSTARFolder(Dataset):
         else:
             _, magnitude, _ = read_mstar(path)
         if self.size is not None:
-            magnitude = _fit(magnitude, self.size)
+            magnitude = fit_to_size(magnitude, self.size)
         image = torch.from_numpy(np.ascontiguousarray(magnitude, dtype=np.float32))[None]
         if self.transform is not None:
             image = self.transform(image)

@@ -82,6 +82,7 @@ class Source:
 def _real_urban_source(root: Any, n_per_class: int, size: int) -> Source | None:
     """Up to ``n_per_class`` VV+VH pairs per class of an OpenSARUrban folder, centre-cropped / padded to ``size``."""
     from .data import URBAN_CLASSES, OpenSARUrban
+    from .readers import fit_to_size
 
     real = OpenSARUrban(root, polarization="both")
     if list(real.classes) != list(URBAN_CLASSES):
@@ -89,20 +90,9 @@ def _real_urban_source(root: Any, n_per_class: int, size: int) -> Source | None:
     picks = [i for k in range(len(real.classes)) for i in np.flatnonzero(np.asarray(real.targets) == k)[:n_per_class]]
     if not picks:
         return None
-    images = np.stack([_fit(real[i][0].numpy(), size) for i in picks])
+    images = np.stack([fit_to_size(real[i][0].numpy(), size) for i in picks])
     return Source("OpenSARUrban (real, from disk)", "urban", ("VV", "VH"), images,
                   np.asarray(real.targets)[picks], list(real.classes))
-
-
-def _fit(image: np.ndarray, size: int) -> np.ndarray:
-    """(C, H, W) centre-cropped or zero-padded to (C, size, size)."""
-    out = np.zeros((image.shape[0], size, size), np.float32)
-    h, w = image.shape[-2:]
-    top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
-    crop = image[:, top:top + size, left:left + size]
-    oy, ox = (size - crop.shape[1]) // 2, (size - crop.shape[2]) // 2
-    out[:, oy:oy + crop.shape[1], ox:ox + crop.shape[2]] = crop
-    return out
 
 
 def course_sources(profile: config.Profile, progress: bool = False) -> list[Source]:
@@ -190,10 +180,8 @@ class Explorer:
         for control in (self.polarization, self.class_filter, self.misclassified):
             control.observe(self._on_selection, names="value")
         self.dataset.observe(self._on_dataset, names="value")
-        for control in (self.sample, self.method, self.target):
-            control.observe(self._on_explain, names="value")
-        for control in (self.opacity, self.threshold):
-            control.observe(self._on_display, names="value")
+        for control in (self.sample, self.method, self.target, self.opacity, self.threshold):
+            control.observe(self._on_change, names="value")  # a new map if not cached, then a redraw
         self.sensitivity_button.on_click(self._on_sensitivity)
         self.widget = W.VBox([
             W.HBox([self.dataset, self.polarization]),
@@ -389,7 +377,7 @@ class Explorer:
         if self._hold:
             return
         self._refilter()
-        self._on_explain()
+        self._on_change()
 
     def _refilter(self) -> None:
         src = self.source
@@ -407,12 +395,7 @@ class Explorer:
         finally:
             self._hold = False
 
-    def _on_explain(self, change: dict | None = None) -> None:
-        if self._hold:
-            return
-        self._update()
-
-    def _on_display(self, change: dict | None = None) -> None:
+    def _on_change(self, change: dict | None = None) -> None:
         if self._hold:
             return
         self._update()

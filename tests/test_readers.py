@@ -574,3 +574,17 @@ def test_reading_does_not_modify_files(tmp_path: Path) -> None:
             read_mstar(p)
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in paths}
     assert after == before
+
+
+def test_fit_to_size_crops_and_pads_the_last_two_axes_about_the_centre():
+    from sarxai_utils.readers import fit_to_size
+
+    image = np.arange(5 * 7, dtype=np.float32).reshape(5, 7)
+    cropped = fit_to_size(image, 3)
+    np.testing.assert_array_equal(cropped, image[1:4, 2:5])
+    padded = fit_to_size(image, 9)
+    assert padded.shape == (9, 9) and padded.sum() == image.sum()
+    np.testing.assert_array_equal(padded[2:7, 1:8], image)
+    stack = fit_to_size(np.stack([image, 2 * image]), 3)
+    assert stack.shape == (2, 3, 3) and stack.dtype == np.float32
+    np.testing.assert_array_equal(stack[1], 2 * cropped)
