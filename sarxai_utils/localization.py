@@ -209,6 +209,16 @@ def cam_to_box(cam: Any, threshold: float, multi_contour: bool = False) -> np.nd
     return parts.boxes[order]
 
 
+def box_area(boxes: Any) -> int | np.ndarray:
+    """Pixels covered by boxes with inclusive bounds: (4,) gives an int, (N, 4) gives (N,) ints; an empty box
+    (-1, -1, -1, -1) covers 0 pixels."""
+    b = _boxes(boxes, "boxes")
+    b2 = np.atleast_2d(b)
+    area = (b2[:, 2] - b2[:, 0] + 1) * (b2[:, 3] - b2[:, 1] + 1)
+    area = np.where((b2 == -1).all(axis=1), 0, area).astype(np.int64)
+    return int(area[0]) if b.ndim == 1 else area
+
+
 def box_iou(a: Any, b: Any) -> float | np.ndarray:
     """Intersection over union of boxes with inclusive pixel bounds: (4,) and (4,) give a float, (N, 4) with (4,)
     or (N, 4) give (N,) floats in [0, 1]. An empty box (-1, -1, -1, -1) has IoU 0 with every box."""
@@ -222,11 +232,10 @@ def box_iou(a: Any, b: Any) -> float | np.ndarray:
     width = np.minimum(x[:, 2], y[:, 2]) - np.maximum(x[:, 0], y[:, 0]) + 1
     height = np.minimum(x[:, 3], y[:, 3]) - np.maximum(x[:, 1], y[:, 1]) + 1
     inter = np.clip(width, 0, None) * np.clip(height, 0, None)
-    area_x = (x[:, 2] - x[:, 0] + 1) * (x[:, 3] - x[:, 1] + 1)
-    area_y = (y[:, 2] - y[:, 0] + 1) * (y[:, 3] - y[:, 1] + 1)
-    iou = inter / (area_x + area_y - inter)
     empty = (x == -1).all(axis=1) | (y == -1).all(axis=1)
-    iou = np.where(empty, 0.0, iou).astype(np.float64)
+    inter = np.where(empty, 0, inter)
+    union = box_area(x) + box_area(y) - inter
+    iou = np.divide(inter, union, out=np.zeros(len(inter), np.float64), where=union > 0)
     return float(iou[0]) if scalar else iou
 
 

@@ -291,3 +291,13 @@ def test_bad_input_names_the_argument():
         mask_iou(cams, mask[:2], 0.5)
     with pytest.raises(ValueError, match="masks must be boolean"):
         mask_iou(cams, mask.astype(int), 0.5)
+
+
+def test_box_area_inclusive_bounds_and_empty_box():
+    from sarxai_utils.localization import box_area
+
+    assert box_area([3, 4, 3, 4]) == 1
+    assert box_area(np.array([0, 0, 9, 4])) == 50
+    np.testing.assert_array_equal(box_area([[0, 0, 1, 1], list(EMPTY_BOX)]), [4, 0])
+    with pytest.raises(ValueError, match="boxes"):
+        box_area([1, 2, 3])

@@ -135,7 +135,7 @@ def test_threshold_moves_the_box_and_the_iou(explorer):
         np.testing.assert_array_equal(boxes[t], want)
         iou = localization.box_iou(want, explorer.source.boxes[explorer.index])
         assert explorer.state()["metrics"]["box IoU"] == pytest.approx(iou)
-    area = {t: (b[2] - b[0] + 1) * (b[3] - b[1] + 1) for t, b in boxes.items()}
+    area = {t: localization.box_area(b) for t, b in boxes.items()}
     assert area[0.1] > area[0.9], "a lower threshold keeps more pixels: a larger box"
 
 
