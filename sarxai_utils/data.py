@@ -14,18 +14,29 @@ from tqdm.auto import tqdm
 
 from . import config
 from .cache import cached_arrays
-from .readers import MSTARFolder, OpenSARUrban, read_image, read_mstar, write_mstar
+from .readers import (
+    OPENSARURBAN_CONFUSABLE,
+    OPENSARURBAN_VV_COUNTS,
+    MSTARFolder,
+    OpenSARUrban,
+    read_image,
+    read_mstar,
+    write_mstar,
+)
 from .synthetic import (
     TARGET_CLASSES,
     URBAN_CLASSES,
     SyntheticSAR,
+    class_sequence,
     generator_version,
     mask_box,
     render_target,
     render_urban,
+    render_urban_background,
 )
 
 __all__ = [
+    "OPENSARURBAN_CONFUSABLE",
     "MSTARFolder",
     "OpenSARUrban",
     "SyntheticSAR",
@@ -33,6 +44,7 @@ __all__ = [
     "URBAN_CLASSES",
     "read_image",
     "read_mstar",
+    "replace_region",
     "synthetic_targets",
     "synthetic_urban",
     "write_mstar",
@@ -60,14 +72,39 @@ def _cache_dir(cache: bool | str | Path | None) -> Path | None:
     return Path(cache)
 
 
+PROPORTIONS: tuple[str, ...] = ("balanced", "opensarurban")
+
+
+def class_counts(n_per_class: int, proportions: str = "balanced") -> np.ndarray:
+    """Samples per urban class for ``10 * n_per_class`` scenes: equal, or in OpenSARUrban's published proportions
+    (``readers.OPENSARURBAN_VV_COUNTS``, largest remainders, at least one scene per class)."""
+    if proportions not in PROPORTIONS:
+        raise ValueError(f"proportions must be one of {PROPORTIONS}, got {proportions!r}")
+    k = len(URBAN_CLASSES)
+    if proportions == "balanced":
+        return np.full(k, n_per_class, np.int64)
+    total = k * n_per_class
+    if total < k:
+        raise ValueError(f"n_per_class={n_per_class} gives fewer scenes than classes")
+    share = np.array([OPENSARURBAN_VV_COUNTS[c] for c in URBAN_CLASSES], np.float64)
+    exact = 1 + share / share.sum() * (total - k)  # one scene per class, the rest in proportion
+    counts = np.floor(exact).astype(np.int64)
+    counts[np.argsort(counts - exact)[: total - counts.sum()]] += 1  # largest remainders
+    return counts
+
+
 def _generate(kind: str, n_per_class: int, size: int, seed: int, looks: float, keep_clean: bool,
-              speckle_seed: int | None, progress: bool) -> dict[str, np.ndarray]:
+              speckle_seed: int | None, progress: bool, proportions: str = "balanced") -> dict[str, np.ndarray]:
     n_classes = len(URBAN_CLASSES if kind == "urban" else TARGET_CLASSES)
-    n = n_classes * n_per_class
+    if proportions == "balanced":
+        labels = (np.arange(n_classes * n_per_class) % n_classes).astype(np.int64)  # any prefix has every class
+    else:
+        labels = class_sequence(class_counts(n_per_class, proportions))
+    n = labels.size
     channels = 2 if kind == "urban" else 1
     out = {
         "images": np.empty((n, channels, size, size), np.float32),
-        "labels": (np.arange(n) % n_classes).astype(np.int64),  # interleaved: any prefix has every class
+        "labels": labels,
         "masks": np.empty((n, size, size), bool),
     }
     if keep_clean:
@@ -91,12 +128,15 @@ def _generate(kind: str, n_per_class: int, size: int, seed: int, looks: float, k
 
 
 def _dataset(kind: str, n_per_class: int, size: int, seed: int, looks: float, keep_clean: bool,
-             speckle_seed: int | None, cache: bool | str | Path | None, progress: bool) -> SyntheticSAR:
+             speckle_seed: int | None, cache: bool | str | Path | None, progress: bool,
+             proportions: str = "balanced") -> SyntheticSAR:
     params = dict(version=generator_version(), n_per_class=int(n_per_class), size=int(size), seed=int(seed),
                   looks=float(looks), keep_clean=bool(keep_clean), speckle_seed=speckle_seed)
+    if proportions != "balanced":  # balanced sets keep the keys they always had
+        params["proportions"] = proportions
     arrays = cached_arrays(
         _cache_dir(cache), f"synthetic-{kind}", params,
-        lambda: _generate(kind, n_per_class, size, seed, looks, keep_clean, speckle_seed, progress),
+        lambda: _generate(kind, n_per_class, size, seed, looks, keep_clean, speckle_seed, progress, proportions),
     )
     return SyntheticSAR(
         images=arrays["images"],
@@ -113,15 +153,21 @@ def _dataset(kind: str, n_per_class: int, size: int, seed: int, looks: float, ke
 
 def synthetic_urban(n_per_class: int, size: int = 100, seed: int = 0, *, looks: float = 4.4,
                     keep_clean: bool = False, speckle_seed: int | None = None,
-                    cache: bool | str | Path | None = True, progress: bool = True) -> SyntheticSAR:
+                    cache: bool | str | Path | None = True, progress: bool = True,
+                    proportions: str = "balanced") -> SyntheticSAR:
     """OpenSARUrban-like scenes of the ten urban classes: ``.images`` float32 (N, 2, H, W) linear intensity
     [VV, VH], ``.labels`` int64 (N,), ``.masks`` bool (N, H, W) evidence, ``.classes`` (10 names).
 
     ``speckle_seed`` re-renders the same scenes with another speckle realisation; ``keep_clean`` also
-    returns ``.clean``, the scenes before speckle. Results are cached under the data directory.
+    returns ``.clean``, the scenes before speckle. ``proportions="opensarurban"`` keeps the total of
+    ``10 * n_per_class`` scenes but splits it as OpenSARUrban's released patches are split (:func:`class_counts`).
+    Results are cached under the data directory.
     """
     _check_args(n_per_class, size, seed, looks, minimum_size=32)
-    return _dataset("urban", n_per_class, size, seed, looks, keep_clean, speckle_seed, cache, progress)
+    if proportions not in PROPORTIONS:
+        raise ValueError(f"proportions must be one of {PROPORTIONS}, got {proportions!r}")
+    return _dataset("urban", n_per_class, size, seed, looks, keep_clean, speckle_seed, cache, progress,
+                    proportions)
 
 
 def synthetic_targets(n_per_class: int, size: int = 128, seed: int = 0, *, looks: float = 1.0,
@@ -135,18 +181,51 @@ def synthetic_targets(n_per_class: int, size: int = 128, seed: int = 0, *, looks
     return _dataset("targets", n_per_class, size, seed, looks, keep_clean, speckle_seed, cache, progress)
 
 
+REGIONS: tuple[str, ...] = ("evidence", "background")
+BACKGROUND_SEED_OFFSET = 20_000  # the pasted backgrounds come from other seeds than any course scene
+
+
+def replace_region(dataset: SyntheticSAR, region: str, seed: int = 0, progress: bool = True) -> SyntheticSAR:
+    """The urban scenes with one region replaced by class-independent background (another scene's background
+    and distractors, with its own speckle): ``region="evidence"`` pastes it over each evidence mask,
+    ``"background"`` everywhere else. If the masks hold what makes each class, a trained model falls to about
+    chance on the first and keeps its accuracy on the second (``benchmarks/evidence_intervention.py``)."""
+    if region not in REGIONS:
+        raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
+    if dataset.params.get("kind") != "urban" or dataset.images.shape[1] != 2:
+        raise ValueError("replace_region needs embedded urban scenes (synthetic_urban), whose masks are the evidence")
+    size, looks = int(dataset.images.shape[-1]), float(dataset.params.get("looks", 4.4))
+    images = np.array(dataset.images, copy=True)
+    base = int(dataset.params.get("seed", 0)) + BACKGROUND_SEED_OFFSET + int(seed)
+    for i in tqdm(range(len(dataset)), desc=f"replacing the {region}", disable=not progress, leave=False):
+        other = render_urban_background(size, base, i, looks)
+        where = dataset.masks[i] if region == "evidence" else ~dataset.masks[i]
+        images[i][:, where] = other[:, where]
+    out = dataset.subset(slice(None))
+    out.images, out.clean = images, None
+    out.params = {**dataset.params, "replaced": region, "replace_seed": int(seed)}
+    return out
+
+
 TEST_SEED_OFFSET = 10_000  # held-out scenes come from other seeds than the training scenes
 
 
 def embedded_split(profile: config.Profile, dataset: str = "urban", keep_clean: bool = False,
-                   progress: bool = True) -> tuple[SyntheticSAR, SyntheticSAR]:
+                   progress: bool = True, proportions: str = "balanced") -> tuple[SyntheticSAR, SyntheticSAR]:
     """The course's train and held-out test sets for a profile: ``dataset`` is "urban" or "targets".
 
     Training scenes use ``profile.seed``, test scenes ``profile.seed + TEST_SEED_OFFSET``: no scene is in both.
-    ``keep_clean`` keeps the clean training scenes (for fresh-speckle augmentation).
+    ``keep_clean`` keeps the clean training scenes (for fresh-speckle augmentation). ``proportions`` splits the
+    urban *training* scenes by class ("balanced" or "opensarurban"); the held-out set stays balanced.
     """
     make, size = _embedded(profile, dataset)
-    train = make(profile.n_train_per_class, size, seed=profile.seed, keep_clean=keep_clean, progress=progress)
+    extra = {}
+    if proportions != "balanced":
+        if dataset != "urban":
+            raise ValueError(f"proportions={proportions!r} applies to the urban scenes only, not {dataset!r}")
+        extra["proportions"] = proportions
+    train = make(profile.n_train_per_class, size, seed=profile.seed, keep_clean=keep_clean, progress=progress,
+                 **extra)
     return train, held_out(profile, dataset, progress=progress)
 
 

@@ -361,3 +361,61 @@ def mask_iou(cams: Any, masks: Any, threshold: float) -> np.ndarray:
     inter = (kept & m).sum(axis=(1, 2))
     union = (kept | m).sum(axis=(1, 2))
     return inter / union
+
+
+def image_alone(images: Any, q: int | None = None, blur_sigma: float | None = None) -> np.ndarray:
+    """Reference maps made from the image alone, without any model: (B, C, H, W) model inputs (dB scaled) ->
+    (B, H, W) float32 in [0, 1]. With ``q``, the channel mean block-averaged to q x q (anti-aliased) and brought
+    back bilinearly, MS-CAM's matching image at Q = q; with ``blur_sigma``, the channel mean blurred by a Gaussian of
+    that many pixels. A CAM that localises no better than these adds nothing to the image's own brightness."""
+    from . import cam
+
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        raise ValueError(f"images must be a (B, C, H, W) tensor, got {getattr(images, 'shape', type(images))}")
+    if (q is None) == (blur_sigma is None):
+        raise ValueError(f"give exactly one of q ({q!r}) and blur_sigma ({blur_sigma!r})")
+    size = tuple(images.shape[-2:])
+    if q is not None:
+        if isinstance(q, bool) or not isinstance(q, int | np.integer) or not 1 <= q <= min(size):
+            raise ValueError(f"q must be an integer from 1 to the image side {min(size)}, got {q!r}")
+        maps = cam.upsample(cam.matching_image(images, (int(q), int(q)))[:, 0], size)
+    else:
+        if isinstance(blur_sigma, bool) or not isinstance(blur_sigma, int | float) or not blur_sigma > 0:
+            raise ValueError(f"blur_sigma must be a positive number of pixels, got {blur_sigma!r}")
+        mean = images.detach().float().mean(dim=1).cpu().numpy()
+        maps = torch.from_numpy(ndimage.gaussian_filter(mean, sigma=(0, blur_sigma, blur_sigma), mode="nearest"))
+    return cam.normalize(maps).cpu().numpy().astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """Accuracy of A minus accuracy of B on the same images, with a percentile bootstrap interval."""
+
+    difference: float
+    low: float
+    high: float
+    n_boot: int
+
+    @property
+    def verdict(self) -> str:
+        """"A" / "B" when the interval excludes 0 on that side, "tie" otherwise."""
+        return "A" if self.low > 0 else "B" if self.high < 0 else "tie"
+
+
+def paired_bootstrap(hits_a: Any, hits_b: Any, n_boot: int = 1000, seed: int = 0,
+                     level: float = 0.95) -> PairedDifference:
+    """Difference of two per-image success rates (booleans, the same images for both) with a paired bootstrap
+    interval: images are resampled with replacement and the difference recomputed on each resample."""
+    a, b = np.asarray(hits_a), np.asarray(hits_b)
+    if a.ndim != 1 or a.shape != b.shape or a.size == 0:
+        raise ValueError(f"hits_a and hits_b must be non-empty 1-D arrays of one length, got {a.shape} and {b.shape}")
+    if a.dtype != bool or b.dtype != bool:
+        raise ValueError(f"hits_a and hits_b must be boolean (localised or not), got {a.dtype} and {b.dtype}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    draws = np.random.default_rng(seed).integers(0, a.size, size=(int(n_boot), a.size))
+    boot = a[draws].mean(axis=1) - b[draws].mean(axis=1)
+    low, high = np.percentile(boot, [50 * (1 - level), 50 * (1 + level)])
+    return PairedDifference(float(a.mean() - b.mean()), float(low), float(high), int(n_boot))

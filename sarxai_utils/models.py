@@ -156,12 +156,14 @@ CHANNELS: dict[str, tuple[str, ...]] = {"urban": ("VV", "VH"), "targets": ("HH",
 
 def load_or_train(profile: str | Any = "auto", dataset: str = "urban", polarization: str = "VV",
                   device: torch.device | str | None = None, progress: bool = True,
-                  retrain: bool = False) -> tuple[nn.Module, dict[str, Any]]:
+                  retrain: bool = False, proportions: str = "balanced") -> tuple[nn.Module, dict[str, Any]]:
     """The trained classifier for (profile, dataset, polarization), in eval mode on ``device``, with its metadata.
 
     Loads the checkpoint keyed by these settings under ``<data dir>/checkpoints`` when it exists (instantly);
     otherwise trains it (with a progress bar) on the embedded data and saves it. ``dataset`` is "urban"
-    (``polarization`` "VV", "VH" or "both") or "targets" (``polarization`` "HH").
+    (``polarization`` "VV", "VH" or "both") or "targets" (``polarization`` "HH"). ``proportions="opensarurban"``
+    trains on as many urban scenes split by class as OpenSARUrban is (``data.class_counts``); the test set stays
+    balanced.
     """
     import warnings
 
@@ -183,6 +185,8 @@ def load_or_train(profile: str | Any = "auto", dataset: str = "urban", polarizat
                     n_train_per_class=cfg.n_train_per_class, n_test_per_class=cfg.n_test_per_class,
                     size=size, seed=cfg.seed, looks=looks, dataset=dataset, polarization=polarization,
                     generator=data.generator_version(), training=TRAINING_VERSION)
+    if proportions != "balanced":
+        settings["proportions"] = proportions
     path = checkpoint_path(config.data_dir() / "checkpoints", dataset, polarization, cfg.name, settings)
     expect = dict(arch=cfg.arch, in_channels=len(channels), classes=classes, polarization=polarization,
                   dataset=dataset, input_size=size)
@@ -193,7 +197,8 @@ def load_or_train(profile: str | Any = "auto", dataset: str = "urban", polarizat
             warnings.warn(f"{err}; training it again", RuntimeWarning, stacklevel=2)
 
     training.configure_threads()
-    train_data, test_data = data.embedded_split(cfg, dataset, keep_clean=True, progress=progress)
+    train_data, test_data = data.embedded_split(cfg, dataset, keep_clean=True, progress=progress,
+                                                proportions=proportions)
     train_set = SARTensorDataset(train_data.images, train_data.labels, polarization, names,
                                  augment=training.standard_augmentation(), seed=cfg.seed,
                                  clean=train_data.clean, looks=looks)
@@ -207,7 +212,7 @@ def load_or_train(profile: str | Any = "auto", dataset: str = "urban", polarizat
     history = training.train(model, train_set, epochs, cfg.batch_size, cfg.lr, seed=cfg.seed, device=device,
                              test_set=curve_set, progress=progress, desc=f"{dataset} {polarization} {cfg.arch}")
     result = training.evaluate(model, test_set, device=device)
-    meta = dict(expect, profile=cfg.name, seed=cfg.seed, epochs=epochs, settings=settings,
+    meta = dict(expect, profile=cfg.name, seed=cfg.seed, epochs=epochs, settings=settings, proportions=proportions,
                 preprocessing=dict(transform="10*log10(intensity), clipped to [db_min, db_max], scaled to [-1, 1]",
                                    db_min=DB_MIN, db_max=DB_MAX, channels=list(names)),
                 test_accuracy=result.accuracy, per_class_accuracy=[float(a) for a in result.per_class],

@@ -26,15 +26,36 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 OPENSARURBAN_CLASSES: tuple[str, ...] = (
     "Airport",
-    "DenseResidential",
+    "DenseLow",
     "GeneralResidential",
     "HighBuildings",
     "Highway",
     "Railway",
     "SingleBuilding",
+    "Skyscraper",
     "StorageArea",
     "Vegetation",
-    "Water",
+)
+
+# Patches per class in a public list of OpenSARUrban's released VV patches (about 112 : 1 from largest to smallest).
+OPENSARURBAN_VV_COUNTS: dict[str, int] = {
+    "Airport": 97,
+    "DenseLow": 1617,
+    "GeneralResidential": 3153,
+    "HighBuildings": 4487,
+    "Highway": 201,
+    "Railway": 40,
+    "SingleBuilding": 920,
+    "Skyscraper": 647,
+    "StorageArea": 3787,
+    "Vegetation": 1485,
+}
+
+# Pairs of OpenSARUrban classes that real models confuse (and the embedded scenes are built to make confusable).
+OPENSARURBAN_CONFUSABLE: tuple[tuple[str, str], ...] = (
+    ("DenseLow", "GeneralResidential"),
+    ("HighBuildings", "Skyscraper"),
+    ("SingleBuilding", "StorageArea"),
 )
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".npy")

@@ -21,7 +21,7 @@ import scipy.fft
 from . import sar
 from .readers import OPENSARURBAN_CLASSES
 
-GENERATOR_VERSION = "1.1"  # with the hash of this file, part of every cache key (see generator_version)
+GENERATOR_VERSION = "2.0"  # with the hash of this file, part of every cache key (see generator_version)
 URBAN_CLASSES: tuple[str, ...] = OPENSARURBAN_CLASSES  # the embedded scenes mimic the real dataset
 TARGET_CLASSES: tuple[str, ...] = (
     "box_truck",
@@ -48,20 +48,23 @@ def generator_version() -> str:
 
 
 # Approximate C-band backscatter of each material in dB: (VV, VH). See COURSE_DESIGN.md for the anchors.
+# Surface scattering (asphalt, soil, gravel, lawns, flat roofs) has weak VH, 6.5-9.5 dB below VV; volume
+# scattering (crops, forest) depolarises, VH only 4.5-5 dB below VV; the wall-ground dihedral of a wall parallel
+# to the flight track is very bright in VV and weak in VH (about 15 dB apart); walls turned away from the track
+# depolarise (``_Scene.buildings``).
 MATERIALS_DB: dict[str, tuple[float, float]] = {
-    "water": (-23.0, -28.5),
-    "asphalt": (-20.5, -27.0),
-    "soil": (-12.5, -19.5),
-    "gravel": (-14.0, -21.0),
-    "vegetation": (-8.0, -13.5),
-    "forest": (-7.5, -12.5),  # volume scattering: relatively strong in VH
-    "roof": (-9.0, -16.0),
-    "wall": (-5.0, -13.0),  # added where layover mixes the wall with the ground in front of it
-    "double_bounce": (4.0, -9.0),  # dihedral wall-ground: very bright in VV, weak in VH
-    "shadow": (-28.0, -32.0),
+    "asphalt": (-20.5, -28.0),
+    "soil": (-12.5, -20.0),
+    "gravel": (-14.0, -21.5),
+    "grass": (-9.5, -18.0),  # short vegetation, lawns: mostly surface scattering
+    "vegetation": (-8.5, -13.5),  # crops: volume scattering
+    "forest": (-7.5, -12.0),  # tree crowns: volume scattering, relatively strong in VH
+    "roof": (-8.5, -18.0),  # flat roofs: as bright as trees in VV, as dark as lawns in VH
+    "double_bounce": (4.0, -11.0),  # dihedral wall-ground facing the radar: very bright VV, weak VH
+    "shadow": (-27.0, -31.0),
     "point": (10.0, 0.0),
-    "metal": (2.0, -10.0),
-    "tank_roof": (-6.0, -14.0),
+    "metal": (2.0, -11.0),
+    "tank_roof": (-6.0, -15.0),
 }
 
 
@@ -252,15 +255,48 @@ class _Scene:
         mask[ys, xs] = True
         return mask
 
-    def building(self, footprint: np.ndarray, layover: float, shadow: float, edge_width: int = 1) -> np.ndarray:
-        """Render a building footprint with roof, radar shadow, layover and double bounce; return its extent."""
-        shadow_mask = sweep_x(footprint, shadow) & ~footprint
-        layover_mask = sweep_x(footprint, -layover) & ~footprint
-        self.paint(footprint, "roof")
+    def buildings(self, footprint: np.ndarray, layover: float | np.ndarray, angle: float | np.ndarray) -> np.ndarray:
+        """Render buildings from their footprints: roof, layover towards the sensor (``layover`` pixels, per
+        pixel or for all), radar shadow away from it (0.6 x the layover: incidence about 37 degrees) and double
+        bounce where each wall meets the ground. ``angle`` is the walls' direction (radians from the x axis, per
+        pixel or for all): walls parallel to the flight track (the y axis) give the dihedral's bright VV and weak
+        VH; walls turned towards 45 degrees lose VV and gain VH (depolarisation). Returns footprint, shadow and
+        layover together."""
+        n = self.size
+        foot = np.asarray(footprint, bool)
+        turned = np.broadcast_to(np.sin(2.0 * np.asarray(angle, np.float32)) ** 2, foot.shape)
+        turned = np.where(foot, turned, 0.0).astype(np.float32)  # 0 aligned with the track, 1 at 45 degrees
+        height = np.where(foot, np.broadcast_to(np.asarray(layover, np.float32), foot.shape), 0.0)
+        shadow_len = 0.6 * height
+        layover_mask = np.zeros((n, n), bool)
+        shadow_mask = np.zeros((n, n), bool)
+        layover_turn = np.zeros((n, n), np.float32)
+        for k in range(1, int(math.ceil(float(height.max(initial=0.0)))) + 1):
+            reach = (shift_x(height, -k) >= k) & ~layover_mask  # the wall of a building k pixels further away
+            layover_turn[reach] = shift_x(turned, -k)[reach]
+            layover_mask |= reach
+            shadow_mask |= shift_x(shadow_len, k) >= k
+        layover_mask &= ~foot
+        shadow_mask &= ~foot & ~layover_mask
+        self.paint(foot, "roof")
         self.paint(shadow_mask, "shadow", jitter_db=1.5)
-        self.add(layover_mask, "wall")
-        self.paint(near_range_edge(footprint | layover_mask, edge_width), "double_bounce", jitter_db=2.0)
-        return footprint | shadow_mask | layover_mask
+        jitter = self.rng.uniform(-1.0, 1.0)
+        self.add_db(layover_mask, -5.0 - 3.0 * layover_turn + jitter, -14.0 + 5.0 * layover_turn + jitter)
+        edge = near_range_edge(foot)
+        jitter = self.rng.uniform(-2.0, 2.0)
+        self.set_db(edge, 4.0 - 8.0 * turned + jitter, -15.0 + 8.0 * turned + jitter)
+        return foot | shadow_mask | layover_mask
+
+    def set_db(self, mask: np.ndarray, vv_db: np.ndarray, vh_db: np.ndarray) -> None:
+        """Set the backscatter under ``mask`` to per-pixel levels in dB (full-size arrays, VV and VH)."""
+        for c, db in enumerate((vv_db, vh_db)[: self.n_channels]):
+            self.sigma[c][mask] = np.power(10.0, np.asarray(db, np.float32)[mask] / 10.0)
+        self.textured &= ~mask
+
+    def add_db(self, mask: np.ndarray, vv_db: np.ndarray, vh_db: np.ndarray) -> None:
+        """Add per-pixel levels in dB under ``mask`` (layover: wall and ground in the same resolution cell)."""
+        for c, db in enumerate((vv_db, vh_db)[: self.n_channels]):
+            self.sigma[c][mask] += np.power(10.0, np.asarray(db, np.float32)[mask] / 10.0)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -294,8 +330,8 @@ def _urban_distractors(s: _Scene, evidence: np.ndarray) -> None:
     """Clutter common to all classes, added outside the evidence until the scene's share of dark,
     textured-vegetation and bright pixels reaches targets drawn independently of the class.
 
-    This is what makes global brightness statistics uninformative: a water or airport scene is not darker,
-    and a dense residential scene not brighter, than any other scene on average; only the structure differs.
+    This is what makes global brightness statistics uninformative: an airport or highway scene is not darker,
+    and a dense low-rise scene not brighter, than any other scene on average; only the structure differs.
     """
     rng, n, f = s.rng, s.size, s.f
     free = ~dilate(evidence, 2)
@@ -320,15 +356,18 @@ def _urban_distractors(s: _Scene, evidence: np.ndarray) -> None:
 
 
 def _airport(s: _Scene) -> np.ndarray:
+    """A runway with edge lights, a parallel taxiway and an apron with a few hangars, on grass."""
     rng, n, f = s.rng, s.size, s.f
     angle = rng.uniform(0, math.pi)
     cx, cy = n / 2 + rng.uniform(-0.2, 0.2, 2) * n
-    half_w = rng.uniform(3.0, 4.5) * f
+    half_w = rng.uniform(2.5, 4.0) * f  # 50-80 m wide
     runway = rect(n, cx, cy, 2 * n, half_w, angle)
     gap = half_w + rng.uniform(8.0, 13.0) * f
     side = rng.choice([-1.0, 1.0])
     tx, ty = cx - side * gap * math.sin(angle), cy + side * gap * math.cos(angle)
     taxiway = rect(n, tx, ty, rng.uniform(0.25, 0.45) * n, 1.5 * f, angle)
+    strip = rect(n, cx, cy, 2 * n, gap + 4.0 * f, angle) & ~runway & ~taxiway
+    s.paint(strip, "grass", tex=s.field_texture)
     s.paint(runway | taxiway, "asphalt", jitter_db=2.0)
     # Edge lights: a dotted line of point scatterers along both edges of the runway.
     t = np.arange(-n, n, rng.uniform(4.0, 6.0) * f)
@@ -340,10 +379,23 @@ def _airport(s: _Scene) -> np.ndarray:
     xs, ys = np.concatenate(xs), np.concatenate(ys)
     inside = (xs >= 0) & (xs < n) & (ys >= 0) & (ys < n)
     lights = s.points(xs[inside], ys[inside], "metal", spread_db=2.0)
-    return runway | taxiway | lights
+    evidence = runway | taxiway | lights
+    if rng.random() < 0.5:  # an apron beyond the taxiway with two or three hangars
+        ax, ay = tx - side * 6.0 * f * math.sin(angle), ty + side * 6.0 * f * math.cos(angle)
+        apron = rect(n, ax, ay, rng.uniform(8.0, 14.0) * f, 4.0 * f, angle)
+        s.paint(apron, "asphalt", jitter_db=1.5)
+        hangars = np.zeros((n, n), bool)
+        for k in range(int(rng.integers(2, 4))):
+            off = (k - 1) * 6.0 * f
+            hx = ax + off * math.cos(angle) - side * 5.0 * f * math.sin(angle)
+            hy = ay + off * math.sin(angle) + side * 5.0 * f * math.cos(angle)
+            hangars |= rect(n, hx, hy, 2.2 * f, 1.6 * f, angle)
+        evidence |= apron | s.buildings(hangars, rng.uniform(0.8, 1.5) * f, angle)
+    return evidence
 
 
 def _highway(s: _Scene) -> np.ndarray:
+    """One or two dual carriageways (dark asphalt) with guard rails, vehicles and tree-lined embankments."""
     rng, n, f = s.rng, s.size, s.f
     evidence = np.zeros((n, n), bool)
     for _road in range(1 + int(rng.random() < 0.4)):
@@ -355,16 +407,22 @@ def _highway(s: _Scene) -> np.ndarray:
         carriage = np.abs(v) <= half_w
         rails = (np.abs(v) > half_w) & (np.abs(v) <= half_w + 1.0)
         median = np.abs(v) <= 0.5
+        verge = (np.abs(v) > half_w + 1.0) & (np.abs(v) <= half_w + 1.0 + rng.uniform(1.0, 3.0) * f)
+        if rng.random() < 0.5:
+            s.paint(verge, "forest", tex=texture(rng, n, 1.0 * f, 3.0))
+        else:
+            s.paint(verge, "grass", tex=s.field_texture)
         s.paint(carriage, "asphalt", jitter_db=2.0)
         s.paint(rails | median, "metal", jitter_db=2.0)
         k = rng.integers(2, 8)
         idx = rng.choice(np.flatnonzero(carriage), size=min(k, int(carriage.sum())), replace=False)
         s.points(idx % n, idx // n, "point", spread_db=3.0)
-        evidence |= carriage | rails
+        evidence |= carriage | rails | verge
     return evidence
 
 
 def _railway(s: _Scene) -> np.ndarray:
+    """A gravel bed with two to four tracks (metal rails), catenary masts and sometimes a train."""
     rng, n, f = s.rng, s.size, s.f
     angle = rng.uniform(0, math.pi)
     cx, cy = n / 2 + rng.uniform(-0.25, 0.25, 2) * n
@@ -380,6 +438,12 @@ def _railway(s: _Scene) -> np.ndarray:
         for r in (-1.0, 1.0):
             rails |= np.abs(v - centre - r * 1.2 * f) <= 0.5
     s.paint(rails, "metal", jitter_db=1.5)
+    if rng.random() < 0.4:  # a train on one track: a bright line of wagons with gaps
+        centre = (int(rng.integers(tracks)) - (tracks - 1) / 2) * pitch
+        start = rng.uniform(-n, 0)
+        wagons = (np.abs(v - centre) <= 1.2 * f) & (u > start) & (u < start + rng.uniform(0.4, 1.0) * n)
+        wagons &= (u % (3.0 * f)) < 2.4 * f
+        s.paint(wagons, "metal", jitter_db=1.5)
     t = np.arange(-n, n, rng.uniform(6.0, 9.0) * f)  # catenary masts along one side
     off = half_bed - 0.5
     xs = cx + t * math.cos(angle) - off * math.sin(angle)
@@ -389,139 +453,180 @@ def _railway(s: _Scene) -> np.ndarray:
     return bed
 
 
-def _water(s: _Scene) -> np.ndarray:
-    rng, n, f = s.rng, s.size, s.f
-    u, v = rotated_coords(n, *(n / 2 + rng.uniform(-0.15, 0.15, 2) * n), rng.uniform(0, math.pi))
-    meander = rng.uniform(3.0, 10.0) * f * np.sin(u / (rng.uniform(10.0, 20.0) * f) + rng.uniform(0, 6.3))
-    bank = 1.5 * f * smooth_noise(rng, n, 3.0 * f)
-    water = np.abs(v - meander + bank) <= rng.uniform(8.0, 15.0) * f
-    s.paint(water, "water", tex=texture(rng, n, 8.0 * f, 1.0))
-    k = rng.integers(0, 4)  # boats
-    idx = rng.choice(np.flatnonzero(water), size=k, replace=False)
-    s.points(idx % n, idx // n, "point")
-    return water
-
-
 def _vegetation(s: _Scene) -> np.ndarray:
-    """Crop parcels: straight-edged fields, each with its own crop (level) and row direction."""
+    """Crop parcels and woodland: straight-edged fields, each with its own crop (level) and row direction,
+    and a share of forest. Volume scattering: VH is only 4-5 dB below VV."""
     rng, n, f = s.rng, s.size, s.f
-    region, u, v, _ = _district(s)
+    region, u, v, _ = _district(s, 0.3, 0.45)
     pitch = rng.uniform(14.0, 22.0) * f
     cell = np.floor(u / pitch) * 1000 + np.floor(v / pitch)
     hashed = (np.sin(cell * 78.233 + rng.uniform(0, 100)) * 43758.5453) % 1.0
-    level_db = -13.0 + 7.0 * hashed  # VV from -13 to -6 dB, one crop per parcel
+    level_db = -12.0 + 5.0 * hashed  # VV from -12 to -7 dB, one crop per parcel
     period = rng.uniform(2.5, 4.0) * f
     rows = np.where(hashed * 10 % 1.0 > 0.5, u, v)
     tex = (1.0 + 0.6 * np.sin(2 * math.pi * rows / period)) * texture(rng, n, 0.5, 1.5)
-    boundary = ((u % pitch) < 1.0) | ((v % pitch) < 1.0)  # tracks and hedges between parcels
-    for c, offset in enumerate((0.0, -rng.uniform(4.5, 6.0))):
+    for c, offset in enumerate((0.0, -rng.uniform(4.0, 5.0))):
         s.sigma[c][region] = (10 ** ((level_db + offset) / 10) * tex)[region]
-    s.paint(region & boundary, "soil")
+    woods = region & (hashed < rng.uniform(0.2, 0.5))  # some parcels are woodland
+    s.paint(woods, "forest", tex=texture(rng, n, 1.0 * f, 3.0))
+    boundary = ((u % pitch) < 1.0) | ((v % pitch) < 1.0)  # tracks and hedges between parcels
+    s.paint(region & boundary & ~woods, "soil")
     s.textured |= region
     return region
 
 
-def _single_building(s: _Scene) -> np.ndarray:
-    """One large low building (a hall or a mall): a big footprint, short layover and shadow, a bright parapet
-    around the roof and roof furniture."""
-    rng, n, f = s.rng, s.size, s.f
-    a, b = rng.uniform(11.0, 18.0) * f, rng.uniform(8.0, 13.0) * f
-    cx, cy = rng.uniform(0.35, 0.65, 2) * n
-    angle = rng.uniform(0, math.pi)
-    footprint = rect(n, cx, cy, a, b, angle)
-    extent = s.building(footprint, rng.uniform(2.0, 4.0) * f, rng.uniform(3.0, 6.0) * f, edge_width=2)
-    parapet = footprint & ~rect(n, cx, cy, a - 1.0, b - 1.0, angle)
-    s.paint(parapet & ~near_range_edge(footprint, 2), "metal", jitter_db=2.0)
-    k = rng.integers(5, 12)  # roof furniture
-    idx = rng.choice(np.flatnonzero(footprint), size=k, replace=False)
-    s.points(idx % n, idx // n, "metal")
-    return extent
-
-
-def _high_buildings(s: _Scene) -> np.ndarray:
-    """A cluster of three to six towers: small footprints with long layover (towards the sensor) and long
-    shadows, each tower wholly inside the scene."""
-    rng, n, f = s.rng, s.size, s.f
-    extent = np.zeros((n, n), bool)
-    ccx, ccy = rng.uniform(0.4, 0.6, 2) * n
-    for _ in range(rng.integers(3, 7)):
-        half = rng.uniform(2.5, 4.5) * f
-        layover, shadow = rng.uniform(10.0, 18.0) * f, rng.uniform(10.0, 18.0) * f
-        cx = np.clip(ccx + rng.uniform(-22, 22) * f, half * 1.5 + layover + 1, n - half * 1.5 - shadow - 2)
-        cy = np.clip(ccy + rng.uniform(-25, 25) * f, half * 1.5 + 1, n - half * 1.5 - 2)
-        footprint = rect(n, cx, cy, half, half * rng.uniform(0.7, 1.0), rng.uniform(0, math.pi))
-        extent |= s.building(footprint, layover, shadow)
-    return extent
-
-
-def _district(s: _Scene) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """A rotated district and its frame, shared by the two residential classes."""
+def _district(s: _Scene, low: float = 0.22, high: float = 0.35) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """A rotated rectangular district (half-sides ``low``-``high`` of the chip) and its frame (u, v, angle)."""
     rng, n = s.rng, s.size
     angle = rng.uniform(0, math.pi / 2)
-    cx, cy = rng.uniform(0.35, 0.65, 2) * n
+    cx, cy = rng.uniform(0.38, 0.62, 2) * n
     u, v = rotated_coords(n, cx, cy, angle)
-    region = (np.abs(u) <= rng.uniform(0.22, 0.35) * n) & (np.abs(v) <= rng.uniform(0.22, 0.35) * n)
+    region = (np.abs(u) <= rng.uniform(low, high) * n) & (np.abs(v) <= rng.uniform(low, high) * n)
     return region, u, v, angle
 
 
-def _dense_residential(s: _Scene) -> np.ndarray:
-    rng, f = s.rng, s.f
-    region, u, v, _ = _district(s)
-    pitch = rng.uniform(5.0, 7.0) * f
-    width = pitch - rng.uniform(1.5, 2.5) * f
-    cell = np.floor(u / pitch) * 1000 + np.floor(v / pitch)
-    keep = (np.sin(cell * 12.9898 + rng.uniform(0, 100)) * 43758.5453) % 1.0 > 0.12  # 12% empty lots
-    footprint = region & ((u % pitch) < width) & ((v % pitch) < width) & keep
-    s.paint(region & ~footprint, "soil", jitter_db=1.0)
-    s.building(footprint, 1.0 * f, 1.5 * f)
+def _built_up(s: _Scene, pitch: float, fill: tuple[float, float], keep: float, height: tuple[float, float],
+              trees: float, jitter: float, low: float = 0.25, high: float = 0.38) -> np.ndarray:
+    """A built-up district: a lattice of ``pitch`` pixels with one building per kept cell (a share ``keep`` of
+    the cells; footprint sides ``fill`` of the pitch; layover ``height`` pixels; turned by up to ``jitter``
+    radians from the street grid), lawns and bare ground between them, and trees covering a share ``trees``
+    of the open ground. Returns the district (the class's evidence)."""
+    rng, n = s.rng, s.size
+    region, u, v, angle = _district(s, low, high)
+    iu, iv = np.floor(u / pitch).astype(np.int64), np.floor(v / pitch).astype(np.int64)
+    iu0, iv0 = int(iu[region].min()), int(iv[region].min())
+    shape = (int(iu[region].max()) - iu0 + 1, int(iv[region].max()) - iv0 + 1)
+    iu, iv = np.clip(iu - iu0, 0, shape[0] - 1), np.clip(iv - iv0, 0, shape[1] - 1)  # outside: masked below
+    kept = rng.random(shape) < keep
+    half_u = 0.5 * pitch * rng.uniform(*fill, shape)
+    half_v = 0.5 * pitch * rng.uniform(*fill, shape)
+    turn = rng.uniform(-jitter, jitter, shape)
+    slack_u, slack_v = 0.5 * pitch - half_u, 0.5 * pitch - half_v
+    off_u, off_v = rng.uniform(-1, 1, shape) * slack_u, rng.uniform(-1, 1, shape) * slack_v
+    du = u - (iu + iu0 + 0.5) * pitch - off_u[iu, iv]
+    dv = v - (iv + iv0 + 0.5) * pitch - off_v[iu, iv]
+    c, si = np.cos(turn[iu, iv]), np.sin(turn[iu, iv])
+    ru, rv = du * c + dv * si, -du * si + dv * c
+    footprint = region & kept[iu, iv] & (np.abs(ru) <= half_u[iu, iv]) & (np.abs(rv) <= half_v[iu, iv])
+    s.paint(region, "grass", tex=s.field_texture)
+    bare = _blobs(s, region, rng.uniform(0.0, 0.3) * float(region.mean()), 2.0 * s.f)
+    s.paint(bare & ~footprint, "soil", tex=s.field_texture)
+    crowns = _blobs(s, region & ~dilate(footprint, 1), trees * float(region.mean()), 1.2 * s.f)
+    s.paint(crowns, "forest", tex=texture(rng, n, 1.0 * s.f, 3.0))
+    lengths = rng.uniform(*height, shape)[iu, iv]
+    s.buildings(footprint, lengths, angle + turn[iu, iv])
     return region
 
 
+def _dense_low(s: _Scene) -> np.ndarray:
+    """Dense low-rise housing: small houses packed on a fine lattice, few trees, short layover."""
+    rng, f = s.rng, s.f
+    return _built_up(s, rng.uniform(3.2, 4.6) * f, (0.55, 0.85), rng.uniform(0.75, 0.98),
+                     (0.4 * f, 1.5 * f), rng.uniform(0.0, 0.28), rng.uniform(0.0, 0.4))
+
+
 def _general_residential(s: _Scene) -> np.ndarray:
+    """General residential: detached houses on a coarser lattice with gardens and street trees."""
+    rng, f = s.rng, s.f
+    return _built_up(s, rng.uniform(4.0, 5.6) * f, (0.45, 0.75), rng.uniform(0.6, 0.9),
+                     (0.4 * f, 1.5 * f), rng.uniform(0.18, 0.46), rng.uniform(0.0, 0.4))
+
+
+def _high_buildings(s: _Scene) -> np.ndarray:
+    """Mid- and high-rise blocks: slabs on a wide lattice with layover of 4-10 pixels (40-80 m tall)."""
+    rng, f = s.rng, s.f
+    return _built_up(s, rng.uniform(9.5, 13.5) * f, (0.35, 0.6), rng.uniform(0.4, 0.8),
+                     (3.5 * f, rng.uniform(6.5, 11.5) * f), rng.uniform(0.05, 0.3), 0.15, 0.2, 0.3)
+
+
+def _skyscraper(s: _Scene) -> np.ndarray:
+    """Skyscrapers: few towers far apart, layover and shadow reaching 7-20 pixels (100-250 m tall)."""
+    rng, f = s.rng, s.f
+    return _built_up(s, rng.uniform(10.5, 14.5) * f, (0.3, 0.55), rng.uniform(0.3, 0.7),
+                     (rng.uniform(5.5, 8.5) * f, rng.uniform(11.0, 18.0) * f), rng.uniform(0.05, 0.3), 0.15,
+                     0.2, 0.3)
+
+
+def _halls(s: _Scene, count: int, long_side: tuple[float, float], short_side: tuple[float, float],
+           spacing: float) -> tuple[np.ndarray, float, float, float, np.ndarray]:
+    """``count`` large flat-roofed halls in a row, sides in pixels; returns (footprints, cx, cy, angle, yard)."""
+    rng, n = s.rng, s.size
+    angle = rng.uniform(0, math.pi)
+    cx, cy = rng.uniform(0.38, 0.62, 2) * n
+    a = rng.uniform(*long_side)
+    footprints = np.zeros((n, n), bool)
+    b_all = rng.uniform(*short_side, count)
+    total = float(b_all.sum() * 2 + spacing * (count - 1))
+    offset = -total / 2
+    c, si = math.cos(angle), math.sin(angle)
+    for b in b_all:
+        centre = offset + b
+        hx, hy = cx - centre * si, cy + centre * c
+        footprints |= rect(n, hx, hy, a * rng.uniform(0.8, 1.0), b, angle)
+        offset += 2 * b + spacing
+    yard = rect(n, cx, cy, a + 3.0 * s.f, total / 2 + 3.0 * s.f, angle)
+    return footprints, cx, cy, angle, yard
+
+
+def _hall_site(s: _Scene, count: int, short_side: tuple[float, float], spacing: float, paved: float
+               ) -> tuple[np.ndarray, np.ndarray, float, float, float, np.ndarray]:
+    """Halls in a row on a paved or gravel yard with parked vehicles or containers and roof furniture: the
+    common ground of SingleBuilding and StorageArea. Returns (extent, footprints, cx, cy, angle, yard)."""
     rng, n, f = s.rng, s.size, s.f
-    region, u, v, angle = _district(s)
-    s.paint(region, "vegetation", tex=texture(rng, n, 1.5 * f, 2.0))  # gardens
-    extent = np.zeros((n, n), bool)
-    idx = np.flatnonzero(region)
-    for p in rng.choice(idx, size=min(int(rng.integers(8, 15)), idx.size), replace=False):
-        a, b = rng.uniform(2.5, 4.5) * f, rng.uniform(2.0, 3.5) * f
-        footprint = rect(n, p % n, p // n, a, b, angle + rng.uniform(-0.2, 0.2))
-        extent |= s.building(footprint, 1.5 * f, 2.5 * f)
-    return dilate(extent, 1)
+    footprint, cx, cy, angle, yard = _halls(s, count, (9.0 * f, 16.0 * f), short_side, spacing)
+    s.paint(yard, "asphalt" if rng.random() < paved else "gravel", jitter_db=1.5)
+    free = np.flatnonzero(yard & ~footprint)
+    idx = rng.choice(free, size=min(int(rng.integers(8, 35)), free.size), replace=False)  # vehicles, containers
+    s.points(idx % n, idx // n, "metal", spread_db=4.0)
+    extent = s.buildings(footprint, rng.uniform(1.0, 2.5) * f, angle) | yard
+    idx = rng.choice(np.flatnonzero(footprint), size=int(rng.integers(4, 12)), replace=False)  # roof furniture
+    s.points(idx % n, idx // n, "metal")
+    return extent, footprint, cx, cy, angle, yard
+
+
+def _single_building(s: _Scene) -> np.ndarray:
+    """One large low building (a hall, a mall, a factory), sometimes with an annex, on its car park."""
+    f = s.f
+    count = 1 + int(s.rng.random() < 0.4)
+    extent, *_ = _hall_site(s, count, (4.5 * f, 9.5 * f), 2.5 * f, paved=0.7)
+    return extent
 
 
 def _storage_area(s: _Scene) -> np.ndarray:
+    """A storage area: rows of warehouses on a yard of containers, and in about half of them a group of tanks."""
     rng, n, f = s.rng, s.size, s.f
-    radius = rng.uniform(4.0, 6.5) * f
-    pitch = radius * rng.uniform(2.4, 3.0)
-    nx, ny = rng.integers(2, 4, 2)
-    angle = rng.uniform(0, math.pi / 2)
-    cx, cy = n / 2 + rng.uniform(-0.12, 0.12, 2) * n
-    c, si = math.cos(angle), math.sin(angle)
-    extent = np.zeros((n, n), bool)
-    for i in range(nx):
-        for j in range(ny):
-            du, dv = (i - (nx - 1) / 2) * pitch, (j - (ny - 1) / 2) * pitch
-            tank = disk(n, cx + du * c - dv * si, cy + du * si + dv * c, radius * rng.uniform(0.85, 1.0))
-            shadow = sweep_x(tank, rng.uniform(2.0, 4.0) * f) & ~tank
-            s.paint(tank, "tank_roof", jitter_db=1.0)
-            s.paint(shadow, "shadow")
-            s.paint(near_range_edge(tank, 2), "double_bounce", jitter_db=1.5)
-            extent |= tank | shadow
+    extent, footprint, cx, cy, angle, yard = _hall_site(s, int(rng.integers(2, 5)), (2.5 * f, 6.0 * f), 3.0 * f,
+                                                        paved=0.3)
+    if rng.random() < 0.45:
+        radius = rng.uniform(2.5, 4.5) * f
+        c, si = math.cos(angle), math.sin(angle)
+        side = rng.choice([-1.0, 1.0])
+        base = (yard.sum() ** 0.5) * 0.5 + radius + 2.0 * f
+        tanks = np.zeros((n, n), bool)
+        for k in range(int(rng.integers(2, 5))):
+            along = (k - 1) * 2.6 * radius
+            tx = cx + along * c - side * base * si
+            ty = cy + along * si + side * base * c
+            tanks |= disk(n, tx, ty, radius * rng.uniform(0.85, 1.0))
+        shadow = sweep_x(tanks, rng.uniform(1.0, 2.5) * f) & ~tanks
+        s.paint(tanks, "tank_roof", jitter_db=1.0)
+        s.paint(shadow, "shadow")
+        s.paint(near_range_edge(tanks, 1), "double_bounce", jitter_db=1.5)
+        extent |= tanks | shadow
     return extent
 
 
 _URBAN_PAINTERS: dict[str, Callable[[_Scene], np.ndarray]] = {
     "Airport": _airport,
-    "DenseResidential": _dense_residential,
+    "DenseLow": _dense_low,
     "GeneralResidential": _general_residential,
     "HighBuildings": _high_buildings,
     "Highway": _highway,
     "Railway": _railway,
     "SingleBuilding": _single_building,
+    "Skyscraper": _skyscraper,
     "StorageArea": _storage_area,
     "Vegetation": _vegetation,
-    "Water": _water,
 }
 
 
@@ -533,6 +638,41 @@ def _image_rngs(kind: str, seed: int, index: int, speckle_seed: int | None) -> t
     return scene, speck
 
 
+NOISE_FLOOR_DB = -26.0  # Sentinel-1 IW's noise-equivalent sigma0: the darkest VH (ponds, asphalt, shadow) sinks into it
+
+
+def _calibrate(sigma: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The scene as the sensor records it: a random calibration gain (common, plus a small VH offset) and the
+    thermal noise floor added to every pixel of both channels (before speckle, as the noise is speckled too)."""
+    gain = rng.uniform(-3.0, 3.0) + np.array([0.0, rng.uniform(-1.0, 1.0)], np.float32)
+    clean = sigma * np.power(10.0, gain / 10.0).astype(np.float32)[:, None, None]
+    return (clean + np.float32(10.0 ** (NOISE_FLOOR_DB / 10.0))).astype(np.float32)
+
+
+def render_urban_background(size: int, seed: int, index: int, looks: float = 4.4) -> np.ndarray:
+    """A scene of background and distractors only (no class painted), speckled: (2, H, W) linear intensity.
+
+    It is what every class is painted on, so pasting it over a scene's evidence (or around it) changes the class
+    content and nothing else: the interventions that test the evidence masks (``data.replace_region``)."""
+    rng, speck_rng = _image_rngs("urban-background", seed, index, None)
+    scene = _Scene(size, rng, n_channels=2)
+    _urban_background(scene)
+    _urban_distractors(scene, np.zeros((size, size), bool))
+    clean = _calibrate(scene.sigma, rng)
+    return sar.speckle(clean, looks, speck_rng).astype(np.float32)
+
+
+def class_sequence(counts: list[int] | np.ndarray) -> np.ndarray:
+    """Labels with ``counts[k]`` samples of class k, interleaved so that every prefix holds the classes in about
+    the same proportions (class k's j-th sample sits at (j + 0.5) / counts[k] of the way)."""
+    counts = np.asarray(counts, np.int64)
+    if counts.ndim != 1 or counts.size == 0 or (counts < 0).any() or counts.sum() == 0:
+        raise ValueError(f"counts must be non-negative per-class counts with a positive total, got {counts.tolist()}")
+    labels = np.repeat(np.arange(counts.size), counts)
+    position = np.concatenate([(np.arange(c) + 0.5) / c for c in counts if c > 0])
+    return labels[np.lexsort((labels, position))].astype(np.int64)
+
+
 def render_urban(label: int, size: int, seed: int, index: int, looks: float = 4.4,
                  speckle_seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One urban scene of class ``label``: (speckled image (2, H, W), clean scene (2, H, W), evidence mask)."""
@@ -541,8 +681,7 @@ def render_urban(label: int, size: int, seed: int, index: int, looks: float = 4.
     _urban_background(scene)
     evidence = _URBAN_PAINTERS[URBAN_CLASSES[label]](scene)
     _urban_distractors(scene, evidence)
-    gain = rng.uniform(-3.0, 3.0) + np.array([0.0, rng.uniform(-1.0, 1.0)], np.float32)
-    clean = scene.sigma * np.power(10.0, gain / 10.0).astype(np.float32)[:, None, None]
+    clean = _calibrate(scene.sigma, rng)
     image = sar.speckle(clean, looks, speck_rng)
     return image, clean.astype(np.float32), evidence
 
@@ -572,6 +711,54 @@ _TARGET_SHAPES: dict[str, dict] = {
 }
 
 
+TARGET_CLUTTER_SHARE = 0.7  # share of chips with bright man-made or natural clutter beside the target
+
+
+def _target_clutter(s: _Scene, keep_out: np.ndarray, f: float) -> None:
+    """One or two pieces of the bright clutter real chips contain, kept off the target and its shadow: a building
+    edge (double-bounce line, roof and shadow), a tree line (bright crowns with a shadow), corner reflectors
+    or poles (very bright points with sidelobes), or part of another vehicle at the chip's edge."""
+    rng, n = s.rng, s.size
+    x, y = _grid(n)
+    for kind in rng.choice(4, size=int(rng.integers(1, 3)), replace=False):
+        if kind == 0:  # a building: its radar-facing wall is a bright line
+            bx, by = rng.uniform(0, n, 2)
+            roof = rect(n, bx, by, rng.uniform(10, 40) * f, rng.uniform(8, 20) * f, rng.uniform(0, math.pi))
+            shadow = sweep_x(roof, rng.uniform(4, 12) * f) & ~roof
+            wall = near_range_edge(roof, 2)
+            s.sigma[0][(roof | shadow) & ~keep_out] = 0.0
+            s.sigma[0][roof & ~keep_out] = 10 ** (rng.uniform(-12, -6) / 10) * texture(rng, n, 1.0, 3.0)[
+                roof & ~keep_out]
+            s.sigma[0][shadow & ~keep_out] = 10 ** (-29.0 / 10)
+            s.sigma[0][wall & ~keep_out] = 10 ** (rng.uniform(2, 12) / 10) * texture(rng, n, 0.5, 3.0)[
+                wall & ~keep_out]
+        elif kind == 1:  # a tree line: volume scattering with a shadow behind it
+            strip = rect(n, *rng.uniform(0, n, 2), rng.uniform(30, 90) * f, rng.uniform(2, 6) * f,
+                         rng.uniform(0, math.pi))
+            shadow = sweep_x(strip, rng.uniform(3, 8) * f) & ~strip
+            s.sigma[0][shadow & ~keep_out] = 10 ** (-27.0 / 10)
+            crowns = strip & ~keep_out
+            s.sigma[0][crowns] = 10 ** (rng.uniform(-7, -1) / 10) * texture(rng, n, 1.0 * f, 4.0)[crowns]
+        elif kind == 2:  # corner reflectors or poles: very bright points with cross-shaped sidelobes
+            for _ in range(int(rng.integers(1, 4))):
+                px, py = rng.uniform(0, n, 2)
+                peak = 10 ** (rng.uniform(12, 24) / 10)
+                level = peak * 10 ** (-np.maximum(np.abs(x - px), np.abs(y - py)) * rng.uniform(3, 6) / 10)
+                arms = ((np.abs(x - px) < 0.5) | (np.abs(y - py) < 0.5)) & (level > s.sigma[0]) & ~keep_out
+                s.sigma[0][arms] = level[arms]
+        else:  # part of another vehicle at an edge of the chip
+            side = int(rng.integers(4))
+            depth = rng.uniform(-4, 8) * f  # how far the vehicle's centre is inside the chip
+            along = rng.uniform(0.15, 0.85) * n
+            vx, vy = [(depth, along), (n - depth, along), (along, depth), (along, n - depth)][side]
+            body = rect(n, vx, vy, rng.uniform(14, 24) * f, rng.uniform(7, 11) * f, rng.uniform(0, math.pi)) & ~keep_out
+            s.sigma[0][body] = 10 ** (rng.uniform(-9, -4) / 10) * texture(rng, n, 1.0, 3.0)[body]
+            if body.any():
+                idx = rng.choice(np.flatnonzero(body), size=min(int(rng.integers(4, 12)), int(body.sum())),
+                                 replace=False)
+                s.points(idx % n, idx // n, "point", spread_db=5.0)
+
+
 def _target_scene(s: _Scene, label: int) -> tuple[np.ndarray, np.ndarray]:
     """Clutter, distractors and one target of class ``label``; returns (target mask, shadow mask)."""
     rng, n = s.rng, s.size
@@ -591,6 +778,9 @@ def _target_scene(s: _Scene, label: int) -> tuple[np.ndarray, np.ndarray]:
     margin = reach + 2
     cx = rng.uniform(margin, n - margin - shadow_len)
     cy = rng.uniform(margin, n - margin)
+    keep_out = disk(n, cx + shadow_len / 2, cy, reach + shadow_len / 2 + 4 * f)
+    if rng.random() < TARGET_CLUTTER_SHARE:
+        _target_clutter(s, keep_out, f)
     angle = rng.uniform(0, 2 * math.pi)
     c, si = math.cos(angle), math.sin(angle)
 
@@ -626,6 +816,7 @@ def _target_scene(s: _Scene, label: int) -> tuple[np.ndarray, np.ndarray]:
     idx = rng.choice(np.flatnonzero(body), size=min(k, int(body.sum())), replace=False)
     s.points(idx % n, idx // n, "point", spread_db=6.0)
     s.points(*np.nonzero(parts)[::-1], "point", spread_db=3.0)  # the class's parts stay on top
+    s.sigma[0][target] *= np.float32(10 ** (rng.uniform(-7.0, 2.0) / 10))  # dim and bright vehicles alike
     return target, shadow
 
 

@@ -169,3 +169,22 @@ def evaluate(model: nn.Module, dataset: SARTensorDataset, batch_size: int = 256,
     with np.errstate(invalid="ignore", divide="ignore"):
         per_class = np.where(support > 0, np.diag(confusion) / support, math.nan)
     return Evaluation(float((pred == labels).mean()), per_class, confusion, pred, probs)
+
+
+def error_share_within(confusion: np.ndarray, groups: list[tuple[int, ...]] | tuple[tuple[int, ...], ...]) -> float:
+    """Share of the misclassifications (off-diagonal counts of a (K, K) confusion matrix) whose true and predicted
+    classes lie in one of ``groups`` (tuples of class indices): how many errors are the "expected" confusions.
+    NaN when there is no error."""
+    confusion = np.asarray(confusion)
+    k = confusion.shape[0] if confusion.ndim == 2 else -1
+    if confusion.ndim != 2 or confusion.shape != (k, k) or (confusion < 0).any():
+        raise ValueError(f"confusion must be a square matrix of non-negative counts, got shape {confusion.shape}")
+    together = np.zeros((k, k), bool)
+    for group in groups:
+        members = [int(c) for c in group]
+        if any(not 0 <= c < k for c in members):
+            raise ValueError(f"group {tuple(group)} names a class outside 0..{k - 1}")
+        together[np.ix_(members, members)] = True
+    off = ~np.eye(k, dtype=bool)
+    errors = confusion[off].sum()
+    return float(confusion[off & together].sum() / errors) if errors else math.nan

@@ -51,10 +51,11 @@ def slim2() -> nn.Module:
 
 @pytest.fixture(scope="session")
 def trained_vv(tmp_path_factory) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
-    """A VV urban model trained on the ci data for 6 epochs (the ci profile's 2 leave scores that barely move),
-    with two held-out scenes per class (inputs, labels)."""
+    """A VV urban model trained at the ci sizes on 40 scenes per class for 15 epochs (about 70 % held-out accuracy
+    in 5 s; the ci profile's 12 scenes and 2 epochs leave it at chance), with two held-out scenes per class
+    (inputs, labels)."""
     with mock.patch.dict(os.environ, {"SARXAI_DATA": str(tmp_path_factory.mktemp("trained"))}):
-        cfg = config.load("ci", epochs=6)
+        cfg = config.load("ci", epochs=15, n_train_per_class=40)
         _, test = data.embedded_split(cfg, "urban", progress=False)
         sample = data.per_class(test, 2)
         model = models.load_or_train(cfg, "urban", "VV", device="cpu", progress=False)[0]

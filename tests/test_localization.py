@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from sarxai_utils import cam as cam_module
+from sarxai_utils import localization
 from sarxai_utils.localization import (
     CHOE_THRESHOLDS,
     EMPTY_BOX,
@@ -301,3 +303,51 @@ def test_box_area_inclusive_bounds_and_empty_box():
     np.testing.assert_array_equal(box_area([[0, 0, 1, 1], list(EMPTY_BOX)]), [4, 0])
     with pytest.raises(ValueError, match="boxes"):
         box_area([1, 2, 3])
+
+
+def test_image_alone_references():
+    torch.manual_seed(0)
+    x = torch.rand(3, 2, 32, 32) * 2 - 1
+    x[0, :, 4:10, 20:28] = 1.0  # a bright block
+    block = localization.image_alone(x, q=8)
+    blur = localization.image_alone(x, blur_sigma=1.5)
+    for maps in (block, blur):
+        assert maps.shape == (3, 32, 32) and maps.dtype == np.float32
+        assert maps.min() >= 0 and maps.max() <= 1
+        y, xx = np.unravel_index(np.argmax(maps[0]), (32, 32))
+        assert 3 <= y <= 10 and 19 <= xx <= 28, "the brightest place is the bright block"
+    expect = cam_module.normalize(cam_module.upsample(cam_module.matching_image(x, (8, 8))[:, 0], (32, 32))).numpy()
+    np.testing.assert_allclose(block, expect, atol=1e-6)  # MS-CAM's matching image at Q = 8
+    with pytest.raises(ValueError, match="exactly one"):
+        localization.image_alone(x)
+    with pytest.raises(ValueError, match="exactly one"):
+        localization.image_alone(x, q=4, blur_sigma=1.0)
+    for bad in (0, 33, 2.5, True):
+        with pytest.raises(ValueError, match="q must"):
+            localization.image_alone(x, q=bad)
+    with pytest.raises(ValueError, match="blur_sigma"):
+        localization.image_alone(x, blur_sigma=-1.0)
+    with pytest.raises(ValueError, match="images"):
+        localization.image_alone(x[0], q=4)
+
+
+def test_paired_bootstrap():
+    rng = np.random.default_rng(1)
+    a = rng.random(400) < 0.8
+    b = rng.random(400) < 0.5
+    res = localization.paired_bootstrap(a, b, n_boot=500, seed=0)
+    assert res.difference == pytest.approx(a.mean() - b.mean())
+    assert res.low < res.difference < res.high and res.verdict == "A"
+    assert localization.paired_bootstrap(b, a, 500).verdict == "B"
+    same = localization.paired_bootstrap(a, a, 200)
+    assert same.difference == same.low == same.high == 0 and same.verdict == "tie"
+    again = localization.paired_bootstrap(a, b, n_boot=500, seed=0)
+    assert (again.low, again.high) == (res.low, res.high), "same seed, same interval"
+    with pytest.raises(ValueError, match="boolean"):
+        localization.paired_bootstrap(a.astype(int), b)
+    with pytest.raises(ValueError, match="one length"):
+        localization.paired_bootstrap(a, b[:10])
+    with pytest.raises(ValueError, match="n_boot"):
+        localization.paired_bootstrap(a, b, n_boot=0)
+    with pytest.raises(ValueError, match="level"):
+        localization.paired_bootstrap(a, b, level=1.5)

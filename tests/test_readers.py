@@ -298,10 +298,10 @@ def test_urban_subfolders_and_suffixes(tmp_path: Path) -> None:
     a_vv = _save(root / "Airport" / "VV" / "p1.tif", _img())
     _save(root / "Airport" / "VH" / "p1.tif", _img())
     a2_vv = _save(root / "Airport" / "vv" / "p2.tif", _img())
-    w_vv = _save(root / "Water" / "w1_vv.npy", _img())
-    _save(root / "Water" / "w1_VH.npy", _img())
-    _save(root / "Water" / "quicklook.png", _u8())  # no polarization: ignored
-    (root / "Water" / "notes.txt").write_text("not an image")
+    w_vv = _save(root / "Vegetation" / "w1_vv.npy", _img())
+    _save(root / "Vegetation" / "w1_VH.npy", _img())
+    _save(root / "Vegetation" / "quicklook.png", _u8())  # no polarization: ignored
+    (root / "Vegetation" / "notes.txt").write_text("not an image")
     (root / ".cache").mkdir()  # hidden: ignored
     ds = OpenSARUrban(root)
     assert ds.classes == list(OPENSARURBAN_CLASSES)
@@ -319,10 +319,10 @@ def test_urban_class_name_variants(tmp_path: Path) -> None:
     root = tmp_path / "urban"
     names = {
         "airports": "Airport",
-        "Dense_Residential": "DenseResidential",
+        "Dense_Low": "DenseLow",
         "highways": "Highway",
         "storage area": "StorageArea",
-        "waters": "Water",
+        "skyscrapers": "Skyscraper",
         "HIGH-BUILDING": "HighBuildings",
         "general residential": "GeneralResidential",
     }
@@ -380,8 +380,8 @@ def test_urban_unpaired_and_mismatched_pairs(tmp_path: Path) -> None:
     assert str(lone) in str(info.value)
     lone.unlink()
 
-    big = _save(root / "Water" / "c_vv.npy", _img(6, 5))
-    small = _save(root / "Water" / "c_vh.npy", _img(3, 3))
+    big = _save(root / "Vegetation" / "c_vv.npy", _img(6, 5))
+    small = _save(root / "Vegetation" / "c_vh.npy", _img(3, 3))
     ds = OpenSARUrban(root, polarization="both")
     with pytest.raises(InvalidImageError, match="different shapes") as info:
         ds[1]
@@ -405,10 +405,10 @@ def test_urban_folder_errors(tmp_path: Path) -> None:
     _save(unknown / "VV" / "a.tif", _img())
     with pytest.raises(DataFolderError, match="Farmland") as info:
         OpenSARUrban(root)
-    assert str(unknown) in str(info.value) and "DenseResidential" in str(info.value)
+    assert str(unknown) in str(info.value) and "DenseLow" in str(info.value)
     shutil.rmtree(unknown)
 
-    empty = root / "Water"
+    empty = root / "Vegetation"
     _save(empty / "VH" / "a.tif", _img())
     with pytest.raises(DataFolderError, match="empty class") as info:
         OpenSARUrban(root, polarization="VV")
@@ -554,12 +554,12 @@ def test_reading_does_not_modify_files(tmp_path: Path) -> None:
     paths = [
         _save(root / "Airport" / "VV" / "a.tif", _img()),
         _save(root / "Airport" / "VH" / "a.tif", _img()),
-        _save(root / "Water" / "b_vv.png", _u8()),
-        _save(root / "Water" / "b_vh.png", _u8()),
-        _save(root / "Water" / "c_vv.npy", _img()),
-        _save(root / "Water" / "c_vh.npy", _img()),
-        _save(root / "Water" / "d_vv.jpg", _u8()),
-        _save(root / "Water" / "d_vh.jpg", _u8()),
+        _save(root / "Vegetation" / "b_vv.png", _u8()),
+        _save(root / "Vegetation" / "b_vh.png", _u8()),
+        _save(root / "Vegetation" / "c_vv.npy", _img()),
+        _save(root / "Vegetation" / "c_vh.npy", _img()),
+        _save(root / "Vegetation" / "d_vv.jpg", _u8()),
+        _save(root / "Vegetation" / "d_vh.jpg", _u8()),
     ]
     mroot, _ = _mstar_root(tmp_path)
     paths += [p for p in sorted(mroot.rglob("*")) if p.is_file()]

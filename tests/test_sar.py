@@ -270,3 +270,43 @@ def test_local_enl_non_2d_raises(shape):
 def test_local_enl_small_window_raises(window):
     with pytest.raises(ValueError, match="window"):
         sar.local_enl(np.ones((8, 8)), window)
+
+
+def test_co_cross_ratio_db():
+    images = np.ones((2, 2, 8, 8), np.float32)
+    images[:, 1] = 0.1  # VH 10 dB below VV
+    masks = np.zeros((2, 8, 8), bool)
+    masks[0, 2:6, 2:6] = True
+    ratio = sar.co_cross_ratio_db(images, masks)
+    assert ratio[0] == pytest.approx(10.0) and np.isnan(ratio[1])
+    images[0, 1, :, :4] = 1.0  # left half: no difference
+    assert sar.co_cross_ratio_db(images, masks, window=1)[0] == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="images"):
+        sar.co_cross_ratio_db(images[:, :1], masks)
+    with pytest.raises(ValueError, match="masks"):
+        sar.co_cross_ratio_db(images, masks.astype(int))
+    with pytest.raises(ValueError, match="window"):
+        sar.co_cross_ratio_db(images, masks, window=0)
+    bad = images.copy()
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="positive"):
+        sar.co_cross_ratio_db(bad, masks)
+
+
+def test_replace_channel():
+    rng = np.random.default_rng(0)
+    images = rng.gamma(4.0, 0.25, (3, 2, 8, 8)).astype(np.float32)
+    images[:, 1] *= 0.1  # VH about 10 dB lower
+    out = sar.replace_channel(images, 1)
+    np.testing.assert_array_equal(out[:, 0], images[:, 0])
+    ratio = out[:, 1] / images[:, 0]
+    np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-5)  # VV's picture, one scale
+    assert np.median(sar.to_db(out[:, 1])) == pytest.approx(float(np.median(sar.to_db(images[:, 1]))), abs=1e-3)
+    back = sar.replace_channel(images, 0)
+    np.testing.assert_array_equal(back[:, 1], images[:, 1])
+    with pytest.raises(ValueError, match="channel"):
+        sar.replace_channel(images, 2)
+    with pytest.raises(ValueError, match="images"):
+        sar.replace_channel(images[:, :1], 0)
+    with pytest.raises(ValueError, match="positive"):
+        sar.replace_channel(-images, 0)

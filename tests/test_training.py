@@ -133,3 +133,16 @@ def test_step_throughput_is_positive_and_trains_the_given_model():
     speed = training.step_throughput(model, batch=4, size=32, steps=2)
     assert speed > 0 and not model.training
     assert not torch.equal(before, model.conv1.weight), "the steps really updated the model"
+
+
+def test_error_share_within_groups():
+    from sarxai_utils.training import error_share_within
+
+    confusion = np.array([[5, 3, 1], [1, 6, 0], [0, 0, 9]])
+    assert error_share_within(confusion, [(0, 1)]) == pytest.approx(4 / 5)
+    assert error_share_within(confusion, []) == 0.0
+    assert np.isnan(error_share_within(np.diag([3, 4, 5]), [(0, 1)]))
+    with pytest.raises(ValueError, match="square"):
+        error_share_within(confusion[:2], [(0, 1)])
+    with pytest.raises(ValueError, match="outside"):
+        error_share_within(confusion, [(0, 3)])
