@@ -176,3 +176,16 @@ def test_load_or_train_targets_and_dual_polarization(tiny):
 def test_load_or_train_rejects_unknown_settings(tiny, dataset, pol):
     with pytest.raises(ValueError):
         models.load_or_train(tiny, dataset, pol, device="cpu", progress=False)
+
+
+def test_load_or_train_on_opensarurban_proportions(tiny):
+    _, balanced = models.load_or_train(tiny, "urban", "VV", device="cpu", progress=False)
+    _, skewed = models.load_or_train(tiny, "urban", "VV", device="cpu", progress=False, proportions="opensarurban")
+    assert balanced["proportions"] == "balanced" and skewed["proportions"] == "opensarurban"
+    assert skewed["settings"]["proportions"] == "opensarurban" and "proportions" not in balanced["settings"]
+    assert len(list((config.data_dir() / "checkpoints").glob("urban-vv-ci-*.pt"))) == 2, "its own checkpoint"
+    assert skewed["test_images"] == balanced["test_images"], "the held-out set stays balanced"
+    with pytest.raises(ValueError, match="proportions"):
+        models.load_or_train(tiny, "targets", "HH", device="cpu", progress=False, proportions="opensarurban")
+    with pytest.raises(ValueError, match="proportions"):
+        models.load_or_train(tiny, "urban", "VV", device="cpu", progress=False, proportions="natural")
