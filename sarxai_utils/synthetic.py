@@ -48,8 +48,8 @@ def generator_version() -> str:
 
 
 # Approximate C-band backscatter of each material in dB: (VV, VH). See COURSE_DESIGN.md for the anchors.
-# Surface scattering (asphalt, soil, gravel, lawns, flat roofs) has weak VH, 6.5-9.5 dB below VV; volume
-# scattering (crops, forest) depolarises, VH only 4.5-5 dB below VV; the wall-ground dihedral of a wall parallel
+# Surface scattering (asphalt, soil, gravel, lawns, flat roofs) has weak VH, 7.5-9.5 dB below VV; volume
+# scattering (crops, forest) depolarises, VH only 4-5 dB below VV; the wall-ground dihedral of a wall parallel
 # to the flight track is very bright in VV and weak in VH (about 15 dB apart); walls turned away from the track
 # depolarise (``_Scene.buildings``).
 MATERIALS_DB: dict[str, tuple[float, float]] = {
