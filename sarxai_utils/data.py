@@ -75,11 +75,15 @@ def _cache_dir(cache: bool | str | Path | None) -> Path | None:
 PROPORTIONS: tuple[str, ...] = ("balanced", "opensarurban")
 
 
+def _check_proportions(proportions: str) -> None:
+    if proportions not in PROPORTIONS:
+        raise ValueError(f"proportions must be one of {PROPORTIONS}, got {proportions!r}")
+
+
 def class_counts(n_per_class: int, proportions: str = "balanced") -> np.ndarray:
     """Samples per urban class for ``10 * n_per_class`` scenes: equal, or in OpenSARUrban's published proportions
     (``readers.OPENSARURBAN_VV_COUNTS``, largest remainders, at least one scene per class)."""
-    if proportions not in PROPORTIONS:
-        raise ValueError(f"proportions must be one of {PROPORTIONS}, got {proportions!r}")
+    _check_proportions(proportions)
     k = len(URBAN_CLASSES)
     if proportions == "balanced":
         return np.full(k, n_per_class, np.int64)
@@ -164,8 +168,7 @@ def synthetic_urban(n_per_class: int, size: int = 100, seed: int = 0, *, looks: 
     Results are cached under the data directory.
     """
     _check_args(n_per_class, size, seed, looks, minimum_size=32)
-    if proportions not in PROPORTIONS:
-        raise ValueError(f"proportions must be one of {PROPORTIONS}, got {proportions!r}")
+    _check_proportions(proportions)
     return _dataset("urban", n_per_class, size, seed, looks, keep_clean, speckle_seed, cache, progress,
                     proportions)
 

@@ -113,6 +113,16 @@ def local_enl(intensity: np.ndarray, window: int = 7) -> np.ndarray:
     return enl.astype(np.float32)
 
 
+def _dual_pol(images: np.ndarray) -> np.ndarray:
+    """``images`` as an array, checked to be (N, 2, H, W) [VV, VH] positive, finite linear intensity."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] != 2:
+        raise ValueError(f"images must be (N, 2, H, W) [VV, VH], got shape {images.shape}")
+    if not np.isfinite(images).all() or (images <= 0).any():
+        raise ValueError("images must be positive, finite linear intensity")
+    return images
+
+
 def co_cross_ratio_db(images: np.ndarray, masks: np.ndarray, window: int = 5) -> np.ndarray:
     """Per scene, the median over its mask of VV - VH in dB, from the ``window`` x ``window``-averaged intensity:
     (N, 2, H, W) [VV, VH] linear intensity and (N, H, W) boolean masks -> (N,) float64 (NaN where a mask is empty).
@@ -121,16 +131,12 @@ def co_cross_ratio_db(images: np.ndarray, masks: np.ndarray, window: int = 5) ->
     remains is the scattering mechanism (double bounce high, volume scattering low)."""
     from scipy.ndimage import uniform_filter
 
-    images, masks = np.asarray(images), np.asarray(masks)
-    if images.ndim != 4 or images.shape[1] != 2:
-        raise ValueError(f"images must be (N, 2, H, W) [VV, VH], got shape {images.shape}")
+    images, masks = _dual_pol(images), np.asarray(masks)
     if masks.shape != (images.shape[0], *images.shape[2:]) or masks.dtype != bool:
         raise ValueError(f"masks must be boolean (N, H, W) = {(images.shape[0], *images.shape[2:])}, got "
                          f"{masks.dtype} {masks.shape}")
     if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
         raise ValueError(f"window must be a positive integer, got {window!r}")
-    if not np.isfinite(images).all() or (images <= 0).any():
-        raise ValueError("images must be positive, finite linear intensity")
     smooth = uniform_filter(images.astype(np.float64), size=(1, 1, window, window), mode="reflect")
     ratio = 10.0 * np.log10(smooth[:, 0] / smooth[:, 1])
     return np.array([np.median(r[m]) if m.any() else np.nan for r, m in zip(ratio, masks, strict=True)])
@@ -140,13 +146,9 @@ def replace_channel(images: np.ndarray, channel: int) -> np.ndarray:
     """(N, 2, H, W) linear intensity with ``channel`` (0 = VV, 1 = VH) replaced by the other channel, shifted by
     the median dB difference between the two: a plausible-looking channel that carries nothing of its own. The
     accuracy a two-channel model loses on it measures how much the model needs that channel's own information."""
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[1] != 2:
-        raise ValueError(f"images must be (N, 2, H, W) [VV, VH], got shape {images.shape}")
+    images = _dual_pol(images)
     if channel not in (0, 1):
         raise ValueError(f"channel must be 0 (VV) or 1 (VH), got {channel!r}")
-    if not np.isfinite(images).all() or (images <= 0).any():
-        raise ValueError("images must be positive, finite linear intensity")
     other = 1 - channel
     shift_db = float(np.median(to_db(images[:, channel])) - np.median(to_db(images[:, other])))
     out = images.astype(np.float32, copy=True)

@@ -237,12 +237,6 @@ class _Scene:
             self.sigma[c][mask] = lvl if tex is None else lvl * tex[mask]
         self.textured &= ~mask
 
-    def add(self, mask: np.ndarray, material: str, jitter_db: float = 1.0):
-        """Add the material's backscatter under ``mask`` (layover: wall and ground in the same cell)."""
-        lvl = self.level(material, jitter_db)
-        for c in range(self.n_channels):
-            self.sigma[c][mask] += lvl[c]
-
     def points(self, xs: np.ndarray, ys: np.ndarray, material: str, spread_db: float = 3.0):
         """Point scatterers at integer pixel positions (clipped to the chip), each with its own strength."""
         xs = np.clip(np.round(xs).astype(int), 0, self.size - 1)
@@ -649,16 +643,24 @@ def _calibrate(sigma: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (clean + np.float32(10.0 ** (NOISE_FLOOR_DB / 10.0))).astype(np.float32)
 
 
+def _urban_scene(kind: str, label: int | None, size: int, seed: int, index: int,
+                 speckle_seed: int | None) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    """The calibrated clean scene of class ``label`` (None: background and distractors only), its evidence mask
+    and the random stream of its speckle."""
+    rng, speck_rng = _image_rngs(kind, seed, index, speckle_seed)
+    scene = _Scene(size, rng, n_channels=2)
+    _urban_background(scene)
+    evidence = np.zeros((size, size), bool) if label is None else _URBAN_PAINTERS[URBAN_CLASSES[label]](scene)
+    _urban_distractors(scene, evidence)
+    return _calibrate(scene.sigma, rng), evidence, speck_rng
+
+
 def render_urban_background(size: int, seed: int, index: int, looks: float = 4.4) -> np.ndarray:
     """A scene of background and distractors only (no class painted), speckled: (2, H, W) linear intensity.
 
     It is what every class is painted on, so pasting it over a scene's evidence (or around it) changes the class
     content and nothing else: the interventions that test the evidence masks (``data.replace_region``)."""
-    rng, speck_rng = _image_rngs("urban-background", seed, index, None)
-    scene = _Scene(size, rng, n_channels=2)
-    _urban_background(scene)
-    _urban_distractors(scene, np.zeros((size, size), bool))
-    clean = _calibrate(scene.sigma, rng)
+    clean, _, speck_rng = _urban_scene("urban-background", None, size, seed, index, None)
     return sar.speckle(clean, looks, speck_rng).astype(np.float32)
 
 
@@ -676,12 +678,7 @@ def class_sequence(counts: list[int] | np.ndarray) -> np.ndarray:
 def render_urban(label: int, size: int, seed: int, index: int, looks: float = 4.4,
                  speckle_seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One urban scene of class ``label``: (speckled image (2, H, W), clean scene (2, H, W), evidence mask)."""
-    rng, speck_rng = _image_rngs("urban", seed, index, speckle_seed)
-    scene = _Scene(size, rng, n_channels=2)
-    _urban_background(scene)
-    evidence = _URBAN_PAINTERS[URBAN_CLASSES[label]](scene)
-    _urban_distractors(scene, evidence)
-    clean = _calibrate(scene.sigma, rng)
+    clean, evidence, speck_rng = _urban_scene("urban", label, size, seed, index, speckle_seed)
     image = sar.speckle(clean, looks, speck_rng)
     return image, clean.astype(np.float32), evidence
 
