@@ -303,7 +303,7 @@ def test_urban_subfolders_and_suffixes(tmp_path: Path) -> None:
     _save(root / "Vegetation" / "quicklook.png", _u8())  # no polarization: ignored
     (root / "Vegetation" / "notes.txt").write_text("not an image")
     (root / ".cache").mkdir()  # hidden: ignored
-    ds = OpenSARUrban(root)
+    ds = OpenSARUrban(root, pixel_values="intensity")
     assert ds.classes == list(OPENSARURBAN_CLASSES)
     assert ds.polarization == "VV"
     assert ds.samples == [(a_vv, 0), (a2_vv, 0), (w_vv, 9)]
@@ -328,7 +328,7 @@ def test_urban_class_name_variants(tmp_path: Path) -> None:
     }
     for folder in names:
         _save(root / folder / "x_vv.npy", _img())
-    ds = OpenSARUrban(root)
+    ds = OpenSARUrban(root, pixel_values="intensity")
     got = {ds.classes[label]: Path(path).parent.name for path, label in ds.samples}
     assert got == {cls: folder for folder, cls in names.items()}
 
@@ -338,7 +338,7 @@ def test_urban_all_extensions(tmp_path: Path) -> None:
     for i, ext in enumerate((".tif", ".tiff", ".png", ".jpg", ".jpeg", ".npy", ".TIF")):
         arr = np.full((4, 4), 10 * i + 5, dtype=np.uint8) if ext in (".png", ".jpg", ".jpeg") else _img(4, 4)
         _save(root / "Railway" / "VV" / f"img{i}{ext}", arr)
-    ds = OpenSARUrban(root)
+    ds = OpenSARUrban(root, pixel_values="intensity")
     assert len(ds) == 7
     assert [Path(p).suffix for p, _ in ds.samples] == [
         ".tif",
@@ -361,7 +361,7 @@ def test_urban_both_polarizations(tmp_path: Path) -> None:
     vv2, vh2 = _img(), _img()
     _save(root / "Vegetation" / "b_vv.npy", vv2)
     _save(root / "Vegetation" / "b_vh.npy", vh2)
-    ds = OpenSARUrban(root, polarization="Both")
+    ds = OpenSARUrban(root, polarization="Both", pixel_values="intensity")
     assert ds.polarization == "both" and len(ds) == 2
     assert ds.samples[0][0] == (root / "Highway" / "VV" / "a.tif", root / "Highway" / "VH" / "a.tif")
     image, label = ds[1]
@@ -397,22 +397,22 @@ def test_urban_folder_errors(tmp_path: Path) -> None:
     root = tmp_path / "urban"
     (root / ".hidden").mkdir(parents=True)
     (root / "readme.txt").write_text("x")
-    with pytest.raises(DataFolderError, match="no class folders"):
-        OpenSARUrban(root)
+    with pytest.raises(DataFolderError, match="holds no VV or VH image"):
+        OpenSARUrban(root, pixel_values="intensity")
 
     _save(root / "Airport" / "VV" / "a.tif", _img())
     unknown = root / "Farmland"
     _save(unknown / "VV" / "a.tif", _img())
-    with pytest.raises(DataFolderError, match="Farmland") as info:
-        OpenSARUrban(root)
-    assert str(unknown) in str(info.value) and "DenseLow" in str(info.value)
+    with pytest.raises(DataFolderError, match="no class found") as info:
+        OpenSARUrban(root, pixel_values="intensity")
+    assert str(unknown / "VV" / "a.tif") in str(info.value) and "DenseLow" in str(info.value)
     shutil.rmtree(unknown)
 
     empty = root / "Vegetation"
     _save(empty / "VH" / "a.tif", _img())
     with pytest.raises(DataFolderError, match="empty class") as info:
         OpenSARUrban(root, polarization="VV")
-    assert str(empty) in str(info.value)
+    assert str(empty / "VH") in str(info.value)
     _save(empty / "VV" / "a.tif", _img())
     assert len(OpenSARUrban(root, polarization="VV")) == 2
 
@@ -431,7 +431,7 @@ def test_urban_bad_files_raise_when_read(tmp_path: Path) -> None:
     zero.write_bytes(b"")
     rgb = _save(root / "Airport" / "VV" / "c.npy", np.stack([_img(), _img(), _img()], axis=-1))
     neg = _save(root / "Airport" / "VV" / "d.npy", -_img() - 1)
-    ds = OpenSARUrban(root)
+    ds = OpenSARUrban(root, pixel_values="intensity")
     assert len(ds) == 4
     for index, (error, path) in enumerate(
         [
@@ -487,7 +487,7 @@ def _mstar_root(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
 
 def test_mstar_folder_reads_phoenix_and_png(tmp_path: Path) -> None:
     root, arrays = _mstar_root(tmp_path)
-    ds = MSTARFolder(root)
+    ds = MSTARFolder(root, size=None)  # TargetType "x", "xx" ... names no class: labels from the folders
     assert ds.classes == ["BMP2", "T72"]
     rels = [p.relative_to(root).as_posix() for p, _ in ds.samples]
     assert rels == [
@@ -527,21 +527,39 @@ def test_mstar_folder_errors(tmp_path: Path) -> None:
         MSTARFolder(tmp_path / "nowhere")
     root = tmp_path / "mstar"
     root.mkdir()
-    with pytest.raises(DataFolderError, match="no class folders"):
+    with pytest.raises(DataFolderError, match="holds no MSTAR chip"):
         MSTARFolder(root)
     (root / "T72").mkdir()
     write_mstar(root / "T72" / "a.015", _img())
-    (root / "ZSU").mkdir()
-    (root / "ZSU" / "notes.txt").write_text("nothing here")
-    with pytest.raises(DataFolderError, match="empty class") as info:
+    (root / "notes").mkdir()
+    (root / "notes" / "notes.txt").write_text("nothing here")  # not a chip: ignored
+    assert len(MSTARFolder(root)) == 1
+    stray = _save(root / "notes" / "quicklook.png", _u8())  # an image no class folder names
+    with pytest.raises(DataFolderError, match="name no MSTAR class") as info:
         MSTARFolder(root)
-    assert str(root / "ZSU") in str(info.value)
-    broken = root / "ZSU" / "b.015"
+    assert str(stray) in str(info.value)
+    stray.unlink()
+    unknown = root / "notes" / "HB0.000"  # a Phoenix file whose header and folders name no class
+    write_mstar(unknown, _img(), header_extra={"TargetType": "slicy"})
+    with pytest.raises(DataFolderError, match="name no MSTAR class") as info:
+        MSTARFolder(root)
+    assert str(unknown) in str(info.value) and "slicy" in str(info.value)
+    unknown.unlink()
+    broken = root / "T72" / "b.015"
     write_mstar(broken, _img(4, 4))
     broken.write_bytes(broken.read_bytes()[:-1])
     ds = MSTARFolder(root)
-    with pytest.raises(CorruptFileError, match="truncated"):
-        ds[ds.samples.index((broken, 1))]
+    with pytest.raises(CorruptFileError, match="truncated") as info:
+        ds[ds.samples.index((broken, 0))]
+    assert str(broken) in str(info.value)
+    with pytest.raises(DataFolderError, match="split='test'"):
+        MSTARFolder(root, split="test")  # no depression anywhere
+    with pytest.raises(ValueError, match="split"):
+        MSTARFolder(root, split="val")
+    with pytest.raises(DataFolderError, match="no mask file matches"):
+        (tmp_path / "masks").mkdir()
+        _save(tmp_path / "masks" / "other_target.png", _u8())
+        MSTARFolder(root, masks=tmp_path / "masks")
 
 
 # ----------------------------------------------------------------------------------------------------------
