@@ -2,7 +2,8 @@
 
 ``synthetic_urban`` and ``synthetic_targets`` are deterministic functions of (size, count, seed); they are
 generated once and then loaded from ``<data dir>/cache``. ``OpenSARUrban``, ``MSTARFolder`` and
-``read_mstar`` read the real datasets from disk (nothing is ever downloaded).
+``read_mstar`` read the real datasets from disk (nothing is ever downloaded). ``lesson_data`` is the one door
+through which lessons get their data, embedded or real (:mod:`.sources`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .readers import (
     read_mstar,
     write_mstar,
 )
+from .sources import RealSAR, describe, lesson_data
 from .synthetic import (
     TARGET_CLASSES,
     URBAN_CLASSES,
@@ -39,9 +41,12 @@ __all__ = [
     "OPENSARURBAN_CONFUSABLE",
     "MSTARFolder",
     "OpenSARUrban",
+    "RealSAR",
     "SyntheticSAR",
     "TARGET_CLASSES",
     "URBAN_CLASSES",
+    "describe",
+    "lesson_data",
     "read_image",
     "read_mstar",
     "replace_region",

@@ -160,7 +160,18 @@ class SARTensorDataset(Dataset):
         return list(zip(batch, self.labels[indices], strict=True))
 
 
-def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
-    """A DataLoader with a seeded shuffle (same seed, same order) and no worker processes (fast on 2 cores)."""
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
+                class_balanced: bool = False) -> DataLoader:
+    """A DataLoader with a seeded shuffle (same seed, same order) and no worker processes (fast on 2 cores).
+
+    ``class_balanced`` draws each epoch's samples with replacement, every class equally likely (for imbalanced
+    data such as OpenSARUrban); it needs ``dataset.labels``.
+    """
     gen = torch.Generator().manual_seed(seed)
+    if class_balanced:
+        labels = torch.as_tensor(dataset.labels)
+        counts = torch.bincount(labels).clamp_min(1).double()
+        weights = (1.0 / counts)[labels]
+        sampler = torch.utils.data.WeightedRandomSampler(weights, len(labels), replacement=True, generator=gen)
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=0)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=gen, num_workers=0)

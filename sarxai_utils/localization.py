@@ -419,3 +419,66 @@ def paired_bootstrap(hits_a: Any, hits_b: Any, n_boot: int = 1000, seed: int = 0
     boot = a[draws].mean(axis=1) - b[draws].mean(axis=1)
     low, high = np.percentile(boot, [50 * (1 - level), 50 * (1 + level)])
     return PairedDifference(float(a.mean() - b.mean()), float(low), float(high), int(n_boot))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Approximate target and shadow masks (for real chips without mask files)
+# --------------------------------------------------------------------------------------------------------------
+
+SEGMENT_SIGMA: float = 1.5  # Gaussian smoothing (pixels) before thresholding: speckle would fragment the regions
+SEGMENT_TARGET_DB: float = 5.0  # target: smoothed dB this far above the chip's median (the clutter level)
+SEGMENT_SHADOW_DB: float = 6.0  # shadow: smoothed dB this far below the clutter level, next to the target
+SEGMENT_SHADOW_REACH: int = 4  # the shadow must touch the target grown by this many pixels
+
+
+def segment_target(intensity: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate target and shadow masks of chips (H, W) or (N, H, W) of linear intensity, for chips whose masks
+    are unknown (real MSTAR without mask files). An approximation, not ground truth: on the smoothed dB image, the
+    target is the bright region (``SEGMENT_TARGET_DB`` above the median) with the most energy among those meeting
+    the chip's central half, closed and hole-filled; the shadow is the dark region (``SEGMENT_SHADOW_DB`` below the
+    median) touching the grown target. Returns two bool arrays of the input's shape."""
+    x = _array(intensity, "intensity")
+    single = x.ndim == 2
+    if single:
+        x = x[None]
+    if x.ndim != 3 or x.shape[0] == 0 or min(x.shape[1:]) < 4:
+        raise ValueError(f"intensity must have shape (H, W) or (N, H, W) with H, W >= 4, got {tuple(x.shape)}")
+    if not np.isfinite(x).all() or (x < 0).any():
+        raise ValueError("intensity must be finite and non-negative (linear intensity)")
+    n, h, w = x.shape
+    target, shadow = np.zeros(x.shape, bool), np.zeros(x.shape, bool)
+    centre = np.zeros((h, w), bool)
+    centre[h // 4 : h - h // 4, w // 4 : w - w // 4] = True
+    for i in range(n):
+        smooth = ndimage.gaussian_filter(x[i].astype(np.float64), SEGMENT_SIGMA)
+        db = 10 * np.log10(smooth + 1e-12)
+        clutter = np.median(db)
+        labels, count = ndimage.label(db > clutter + SEGMENT_TARGET_DB, structure=_EIGHT)
+        if count == 0:
+            continue
+        energy = ndimage.sum(smooth, labels, index=np.arange(1, count + 1))
+        central = np.unique(labels[centre & (labels > 0)])
+        pool = central if central.size else np.arange(1, count + 1)
+        best = pool[np.argmax(energy[pool - 1])]
+        region = ndimage.binary_fill_holes(ndimage.binary_closing(labels == best, _EIGHT, iterations=2))
+        target[i] = region
+        dark, _ = ndimage.label(db < clutter - SEGMENT_SHADOW_DB, structure=_EIGHT)
+        near = ndimage.binary_dilation(region, _EIGHT, iterations=SEGMENT_SHADOW_REACH)
+        touching = np.unique(dark[near & (dark > 0)])
+        shadow[i] = np.isin(dark, touching[touching > 0]) & ~region
+    return (target[0], shadow[0]) if single else (target, shadow)
+
+
+def mask_boxes(masks: Any) -> np.ndarray:
+    """Inclusive boxes (N, 4) of masks (N, H, W): the bounding box of each mask's pixels, EMPTY_BOX if none."""
+    m = np.asarray(masks, bool)
+    if m.ndim != 3:
+        raise ValueError(f"masks must have shape (N, H, W), got {m.shape}")
+    out = np.tile(EMPTY_BOX, (m.shape[0], 1))
+    rows, cols = m.any(2), m.any(1)
+    has = rows.any(1)
+    out[has, 0] = cols[has].argmax(1)
+    out[has, 1] = rows[has].argmax(1)
+    out[has, 2] = m.shape[2] - 1 - cols[has][:, ::-1].argmax(1)
+    out[has, 3] = m.shape[1] - 1 - rows[has][:, ::-1].argmax(1)
+    return out

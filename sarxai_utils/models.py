@@ -13,6 +13,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torchvision
 from torch import nn
@@ -156,28 +157,39 @@ CHANNELS: dict[str, tuple[str, ...]] = {"urban": ("VV", "VH"), "targets": ("HH",
 
 def load_or_train(profile: str | Any = "auto", dataset: str = "urban", polarization: str = "VV",
                   device: torch.device | str | None = None, progress: bool = True,
-                  retrain: bool = False, proportions: str = "balanced") -> tuple[nn.Module, dict[str, Any]]:
+                  retrain: bool = False, proportions: str = "balanced",
+                  source: str = "embedded") -> tuple[nn.Module, dict[str, Any]]:
     """The trained classifier for (profile, dataset, polarization), in eval mode on ``device``, with its metadata.
 
     Loads the checkpoint keyed by these settings under ``<data dir>/checkpoints`` when it exists (instantly);
     otherwise trains it (with a progress bar) on the embedded data and saves it. ``dataset`` is "urban"
     (``polarization`` "VV", "VH" or "both") or "targets" (``polarization`` "HH"). ``proportions="opensarurban"``
     trains on as many urban scenes split by class as OpenSARUrban is (``data.class_counts``); the test set stays
-    balanced.
+    balanced. ``source="opensarurban"`` (urban) or ``"mstar"`` (targets) trains on the real dataset on disk
+    (:func:`sources.lesson_data`), keyed by its files' fingerprint, with class-balanced sampling; the metadata
+    then holds the balanced accuracy beside the accuracy.
     """
     import warnings
 
-    from . import config, data, training
+    from . import config, data, sources, training
     from .datasets import SARTensorDataset, channel_indices
 
     cfg = profile if isinstance(profile, config.Profile) else config.load(profile)
     if dataset not in CHANNELS:
         raise ValueError(f"dataset must be one of {list(CHANNELS)}, got {dataset!r}")
+    source = sources.check_source(source, dataset)
+    real = source != "embedded"
+    if real and proportions != "balanced":
+        raise ValueError("proportions applies to the embedded scenes; real data come in their own proportions")
     names = CHANNELS[dataset]
     channels = channel_indices(polarization, names)  # raises on a polarization the dataset lacks
     polarization = "both" if len(channels) > 1 else names[channels[0]]
     device = torch.device(device) if device is not None else config.device()
-    classes = list(data.URBAN_CLASSES if dataset == "urban" else data.TARGET_CLASSES)
+    if real:
+        train_data, test_data = sources.lesson_data(cfg, source, dataset, progress=progress)
+        classes = list(train_data.classes)
+    else:
+        classes = list(data.URBAN_CLASSES if dataset == "urban" else data.TARGET_CLASSES)
     size = cfg.urban_size if dataset == "urban" else cfg.targets_size
     looks = cfg.looks if dataset == "urban" else 1.0
     epochs = cfg.epochs if dataset == "urban" else cfg.targets_epochs
@@ -187,7 +199,12 @@ def load_or_train(profile: str | Any = "auto", dataset: str = "urban", polarizat
                     generator=data.generator_version(), training=TRAINING_VERSION)
     if proportions != "balanced":
         settings["proportions"] = proportions
-    path = checkpoint_path(config.data_dir() / "checkpoints", dataset, polarization, cfg.name, settings)
+    if real:  # the real data's own key replaces the generator's; counts per class come from the data
+        del settings["generator"]
+        settings.update(source=source, files=train_data.params["files"], reader=train_data.params["reader"],
+                        classes=classes, class_balanced=True)
+    path = checkpoint_path(config.data_dir() / "checkpoints", source if real else dataset, polarization, cfg.name,
+                           settings)
     expect = dict(arch=cfg.arch, in_channels=len(channels), classes=classes, polarization=polarization,
                   dataset=dataset, input_size=size)
     if path.exists() and not retrain:
@@ -197,22 +214,27 @@ def load_or_train(profile: str | Any = "auto", dataset: str = "urban", polarizat
             warnings.warn(f"{err}; training it again", RuntimeWarning, stacklevel=2)
 
     training.configure_threads()
-    train_data, test_data = data.embedded_split(cfg, dataset, keep_clean=True, progress=progress,
-                                                proportions=proportions)
+    if not real:
+        train_data, test_data = data.embedded_split(cfg, dataset, keep_clean=True, progress=progress,
+                                                    proportions=proportions)
+    fresh = dict(clean=train_data.clean, looks=looks) if train_data.clean is not None else {}
     train_set = SARTensorDataset(train_data.images, train_data.labels, polarization, names,
-                                 augment=training.standard_augmentation(), seed=cfg.seed,
-                                 clean=train_data.clean, looks=looks)
+                                 augment=training.standard_augmentation(), seed=cfg.seed, **fresh)
     test_set = SARTensorDataset(test_data.images, test_data.labels, polarization, names)
-    # The per-epoch learning curve uses the first CURVE_TEST_PER_CLASS held-out scenes of each class (labels
-    # are interleaved, so a prefix is balanced); the final accuracy uses the whole test set.
-    n_curve = min(len(test_data), CURVE_TEST_PER_CLASS * len(classes))
-    curve_set = SARTensorDataset(test_data.images[:n_curve], test_data.labels[:n_curve], polarization, names)
+    # The per-epoch learning curve uses the first CURVE_TEST_PER_CLASS held-out samples of each class;
+    # the final accuracy uses the whole test set.
+    curve = data.per_class(test_data, CURVE_TEST_PER_CLASS)
+    n_curve = len(curve)
+    curve_set = SARTensorDataset(curve.images, curve.labels, polarization, names)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.arch, len(channels), len(classes))
     history = training.train(model, train_set, epochs, cfg.batch_size, cfg.lr, seed=cfg.seed, device=device,
-                             test_set=curve_set, progress=progress, desc=f"{dataset} {polarization} {cfg.arch}")
+                             test_set=curve_set, progress=progress, class_balanced=real,
+                             desc=f"{source if real else dataset} {polarization} {cfg.arch}")
     result = training.evaluate(model, test_set, device=device)
     meta = dict(expect, profile=cfg.name, seed=cfg.seed, epochs=epochs, settings=settings, proportions=proportions,
+                source=source, balanced_accuracy=result.balanced_accuracy,
+                train_counts=np.bincount(train_data.labels, minlength=len(classes)).tolist(),
                 preprocessing=dict(transform="10*log10(intensity), clipped to [db_min, db_max], scaled to [-1, 1]",
                                    db_min=DB_MIN, db_max=DB_MAX, channels=list(names)),
                 test_accuracy=result.accuracy, per_class_accuracy=[float(a) for a in result.per_class],

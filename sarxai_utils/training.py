@@ -39,10 +39,15 @@ class Evaluation:
     """Accuracy, per-class accuracy (K,), confusion matrix (K, K: rows true, columns predicted), predictions."""
 
     accuracy: float
-    per_class: np.ndarray
+    per_class: np.ndarray  # recall of each class (NaN for a class absent from the data)
     confusion: np.ndarray
     predictions: np.ndarray
     probabilities: np.ndarray
+
+    @property
+    def balanced_accuracy(self) -> float:
+        """The mean per-class recall over the classes present: accuracy as if every class were equally common."""
+        return float(np.nanmean(self.per_class))
 
 
 def configure_threads() -> int:
@@ -61,11 +66,12 @@ def standard_augmentation(max_shift: float = 0.08):
 def train(model: nn.Module, train_set: SARTensorDataset, epochs: int, batch_size: int, lr: float,
           weight_decay: float = 5e-4, seed: int = 0, device: torch.device | str | None = None,
           test_set: SARTensorDataset | None = None, label_smoothing: float = 0.05,
-          progress: bool = True, desc: str = "training") -> History:
+          progress: bool = True, desc: str = "training", class_balanced: bool = False) -> History:
     """Train ``model`` in place with AdamW and a one-cycle schedule peaking at ``lr``; returns the History.
 
     One progress bar over all steps shows the epoch, running loss and running accuracy. Same seed, same data
-    order, same augmentation, same weights (on the CPU).
+    order, same augmentation, same weights (on the CPU). ``class_balanced`` samples every class equally often
+    (with replacement), for imbalanced real data.
     """
     if epochs < 1 or batch_size < 1 or not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"epochs ({epochs}) and batch_size ({batch_size}) must be >= 1 and lr ({lr}) > 0")
@@ -74,7 +80,7 @@ def train(model: nn.Module, train_set: SARTensorDataset, epochs: int, batch_size
     device = torch.device(device) if device is not None else next(model.parameters()).device
     torch.manual_seed(seed)
     model.to(device)
-    loader = make_loader(train_set, batch_size, shuffle=True, seed=seed)
+    loader = make_loader(train_set, batch_size, shuffle=True, seed=seed, class_balanced=class_balanced)
     steps = epochs * len(loader)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     if steps >= 4:
