@@ -66,3 +66,17 @@ def trained_vv(tmp_path_factory) -> tuple[nn.Module, torch.Tensor, torch.Tensor]
 def course_data_dir(tmp_path_factory):
     """One data directory for every test that runs lessons (notebooks, browser): ci models are trained once."""
     return tmp_path_factory.mktemp("course-data")
+
+
+@pytest.fixture(scope="session")
+def real_data_dirs(tmp_path_factory) -> dict[str, str]:
+    """Small copies of OpenSARUrban (VV / VH folders above class folders, real spellings, .tif amplitude) and of the
+    MSTAR release tree (Phoenix files with the release's header, 17 and 15 degrees), written once, plus a data
+    directory of their own: the environment the real-data lesson runs see."""
+    import real_layouts
+
+    root = tmp_path_factory.mktemp("real-data")
+    real_layouts.write_opensarurban(root / "OpenSARUrban", "pol_folders", ".tif", n=8, size=100)
+    real_layouts.write_mstar_tree(root / "MSTAR", "release", n_train=6, n_test=4, size=128)
+    return {"SARXAI_OPENSARURBAN": str(root / "OpenSARUrban"), "SARXAI_MSTAR": str(root / "MSTAR"),
+            "SARXAI_DATA": str(root / "sarxai-data")}
