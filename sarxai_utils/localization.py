@@ -436,7 +436,8 @@ def segment_target(intensity: Any) -> tuple[np.ndarray, np.ndarray]:
     are unknown (real MSTAR without mask files). An approximation, not ground truth: on the smoothed dB image, the
     target is the bright region (``SEGMENT_TARGET_DB`` above the median) with the most energy among those meeting
     the chip's central half, closed and hole-filled; the shadow is the dark region (``SEGMENT_SHADOW_DB`` below the
-    median) touching the grown target. Returns two bool arrays of the input's shape."""
+    median) touching the grown target; a chip with no such bright region gets its brightest percent instead, so only
+    a constant chip has an empty target. Returns two bool arrays of the input's shape."""
     x = _array(intensity, "intensity")
     single = x.ndim == 2
     if single:
@@ -454,6 +455,8 @@ def segment_target(intensity: Any) -> tuple[np.ndarray, np.ndarray]:
         db = 10 * np.log10(smooth + 1e-12)
         clutter = np.median(db)
         labels, count = ndimage.label(db > clutter + SEGMENT_TARGET_DB, structure=_EIGHT)
+        if count == 0:  # a dim target: its brightest percent rather than nothing (a flat chip stays empty)
+            labels, count = ndimage.label(db > np.percentile(db, 99), structure=_EIGHT)
         if count == 0:
             continue
         energy = ndimage.sum(smooth, labels, index=np.arange(1, count + 1))

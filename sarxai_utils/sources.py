@@ -34,7 +34,7 @@ REAL_NAMES: dict[str, str] = {"opensarurban": "OpenSARUrban", "mstar": "MSTAR"}
 # The median dB of the embedded training data (VV for urban scenes): real data are brought to it by one gain.
 REFERENCE_MEDIAN_DB: dict[str, float] = {"urban": -12.0, "targets": -19.0}
 MASKS_ENV = "SARXAI_MSTAR_MASKS"
-READER_VERSION = "1"  # bump when reading, splitting or calibrating real data changes: cached arrays are rebuilt
+READER_VERSION = "2"  # bump when reading, splitting or calibrating real data changes: cached arrays are rebuilt
 MSTAR_CHIP = 128  # MSTAR chips are centre-cropped to 128 x 128 (the standard size) before resampling
 
 
@@ -290,4 +290,5 @@ def describe(dataset) -> str:
     source = dataset.params.get("source", "embedded")
     per_class = ", ".join(f"{c} {n}" for c, n in zip(dataset.classes, counts, strict=True))
     masks = dataset.params.get("masks", "generated (exact)" if source == "embedded" else "none")
-    return f"{source}: {len(dataset)} samples ({per_class}); masks: {masks}"
+    split = f"; split: {dataset.params['split_rule']}" if "split_rule" in dataset.params else ""
+    return f"{source}: {len(dataset)} samples ({per_class}); masks: {masks}{split}"

@@ -98,6 +98,7 @@ def test_mstar_lesson_data_uses_the_soc_split_and_approximate_masks(mstar_root) 
     assert np.bincount(test.labels).tolist() == [counts[c][1] for c in MSTAR_CLASSES]
     assert set(train.params["depressions"]) == {17} and set(test.params["depressions"]) == {15}
     assert train.params["split_rule"] == "SOC 17/15" and test.params["masks"] == "approximate"
+    assert data.describe(test).endswith("masks: approximate; split: SOC 17/15")
     assert test.images.shape[1:] == (1, cfg.targets_size, cfg.targets_size)
     assert test.masks.shape == test.shadow_masks.shape == (len(test), cfg.targets_size, cfg.targets_size)
     np.testing.assert_array_equal(test.boxes, localization.mask_boxes(test.masks))
@@ -144,6 +145,10 @@ def test_segment_target_finds_most_embedded_targets() -> None:
     np.testing.assert_array_equal(one, target[0])
     flat, flat_shadow = localization.segment_target(np.ones((16, 16)))
     assert not flat.any() and not flat_shadow.any()
+    dim = np.ones((32, 32))
+    dim[14:18, 14:18] = 2.0  # 3 dB above the clutter: below SEGMENT_TARGET_DB, still found
+    found, _ = localization.segment_target(dim)
+    assert found[15, 15] and found.sum() < 100
     for bad in (np.ones((3, 3)), np.full((8, 8), np.nan), -np.ones((8, 8)), np.ones((0, 8, 8))):
         with pytest.raises(ValueError, match="intensity"):
             localization.segment_target(bad)
