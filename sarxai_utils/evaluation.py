@@ -162,19 +162,18 @@ def score_sensitivities(model: nn.Module, scenes: Any, targets: Any, methods: Se
                         looks: float | None = None, seed: int = 0,
                         options: Mapping[str, dict[str, Any]] | None = None,
                         progress: bool = True) -> dict[str, MethodScores]:
-    """Robustness of every method three ways on the ``polarization`` channels of a generated dataset ``scenes``
-    (with ``.clean``: ``keep_clean=True``): per image, ``max_sensitivity`` (additive uniform noise of ``radius``),
-    ``speckle_sensitivity`` (fresh speckle of the clean scene) and ``gamma_sensitivity`` (the image times L-look
-    Gamma noise), each over ``n_samples`` perturbations (``looks`` defaults to the scenes' own). Every method is
-    explained once and its maps reused by the three; ``options[method]`` go to ``explain``. Returns name ->
-    :class:`MethodScores` (maps (N, H, W), scores (N,) each, ``seconds`` spent), in the order of ``methods``.
+    """Robustness of every method three ways on the ``polarization`` channels of a dataset ``scenes``: per image,
+    ``max_sensitivity`` (additive uniform noise of ``radius``), ``speckle_sensitivity`` (fresh speckle of the clean
+    scene; only for generated scenes with ``.clean``, ``keep_clean=True``: real scenes have none, and the column is
+    left out) and ``gamma_sensitivity`` (the image times L-look Gamma noise), each over ``n_samples`` perturbations
+    (``looks`` defaults to the scenes' own). Every method is explained once and its maps reused by every column;
+    ``options[method]`` go to ``explain``. Returns name -> :class:`MethodScores` (maps (N, H, W), scores (N,) each,
+    ``seconds`` spent), in the order of ``methods``.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"methods {unknown} are not in explain.METHODS ({list(METHODS)})")
-    if getattr(scenes, "clean", None) is None:
-        raise ValueError("scenes must be a generated dataset with its clean scenes (keep_clean=True): speckle "
-                         "sensitivity re-speckles them")
+    noises = ("speckle", "gamma") if getattr(scenes, "clean", None) is not None else ("gamma",)
     x = model_input(scenes, polarization)
     device, _ = model_device(model)
     target = target_tensor(targets, len(x), num_classes(model, x[:1].to(device)), torch.device("cpu"))
@@ -187,7 +186,7 @@ def score_sensitivities(model: nn.Module, scenes: Any, targets: Any, methods: Se
         common = dict(maps=maps, progress=False, **opts)
         scores = {"max_sensitivity": metrics.max_sensitivity(model, x, target, name, radius, n_samples, seed=seed,
                                                              **common)}
-        for noise in ("speckle", "gamma"):
+        for noise in noises:
             scores[f"{noise}_sensitivity"] = metrics.speckle_sensitivity(
                 model, scenes, target, name, n_samples, noise=noise, looks=looks, polarization=polarization,
                 seed=seed, **common)

@@ -1,10 +1,13 @@
 """The interactive explorer of lesson 11: pick a scene, a polarization, a method and a class, and watch the map.
 
-``Explorer(profile)`` lays out ipywidgets controls (dataset, polarization, class filter, "misclassified only",
-sample, method, target class, overlay opacity, WSOL threshold, Max-Sensitivity on demand) over one picture (the
-scene in dB, the map over it with the box at the threshold, the class probabilities) and a table of the sample's
-metrics. Models, predictions, maps and scores are cached, so moving back to a seen state only redraws. Every
-callback is a method of the class: tests drive the explorer by setting widget values, as a learner does.
+``Explorer(profile, data=...)`` lays out ipywidgets controls (dataset, polarization, class filter, "misclassified
+only", sample, method, target class, overlay opacity, WSOL threshold, Max-Sensitivity on demand) over one picture
+(the scene in dB, the map over it with the box at the threshold, the class probabilities) and a table of the
+sample's metrics. ``data`` picks the scenes: "embedded" (the generated urban scenes and target chips), "opensarurban"
+(the real OpenSARUrban test set in place of the urban scenes) or "mstar" (the real MSTAR test chips in place of the
+target chips); every source is classified by the models trained on its own data. Models, predictions, maps and
+scores are cached, so moving back to a seen state only redraws. Every callback is a method of the class: tests drive
+the explorer by setting widget values, as a learner does.
 """
 
 from __future__ import annotations
@@ -32,15 +35,20 @@ PREDICTED = -1  # the target dropdown's value for "the class the model predicts"
 ALL_CLASSES = -1  # the class filter's value for "every class"
 POLARIZATION_LABELS = {"VV": "VV", "VH": "VH", "HH": "HH", "both": "VV+VH"}
 
-ModelLoader = Callable[[str, str], nn.Module]  # (dataset, polarization) -> classifier in eval mode
+# (dataset, polarization) -> classifier in eval mode; for a source of real data the loader is called with a third
+# argument, the data the model must be trained on ("opensarurban" or "mstar")
+ModelLoader = Callable[..., nn.Module]
+DATA_CHOICES = ("embedded", "opensarurban", "mstar")  # the explorer's data switch
 
 
 @dataclass
 class Source:
     """One set of scenes the explorer shows: linear intensity with labels and, when known, evidence masks and boxes.
 
-    ``dataset`` names the models that classify it ("urban" or "targets"); ``intensity`` is float32 (N, C, H, W)
-    with one channel per name in ``polarizations``; ``masks`` bool (N, H, W); ``boxes`` int (N, 4) inclusive.
+    ``dataset`` names the models that classify it ("urban" or "targets") and ``source`` the data those models were
+    trained on ("embedded", "opensarurban" or "mstar"); ``intensity`` is float32 (N, C, H, W) with one channel per
+    name in ``polarizations``; ``masks`` bool (N, H, W); ``boxes`` int (N, 4) inclusive. ``approximate`` says that
+    the masks and boxes are estimates rather than ground truth; ``note`` is shown under the sample's metrics.
     """
 
     name: str
@@ -51,8 +59,16 @@ class Source:
     classes: list[str]
     masks: np.ndarray | None = None
     boxes: np.ndarray | None = None
+    source: str = "embedded"
+    approximate: bool = False
+    note: str = ""
 
     def __post_init__(self) -> None:
+        from .sources import SOURCES
+
+        if self.dataset in SOURCES and self.source not in SOURCES[self.dataset]:
+            raise ValueError(f"source {self.name!r}: models for {self.dataset!r} are trained on one of "
+                             f"{SOURCES[self.dataset]}, got source={self.source!r}")
         self.intensity = np.asarray(self.intensity, dtype=np.float32)
         self.labels = np.asarray(self.labels, dtype=np.int64)
         n = len(self.labels)
@@ -79,56 +95,68 @@ class Source:
         return list(self.polarizations) + (["both"] if len(self.polarizations) > 1 else [])
 
 
-def _real_urban_source(root: Any, n_per_class: int, size: int) -> Source | None:
-    """Up to ``n_per_class`` VV+VH pairs per class of an OpenSARUrban folder, centre-cropped / padded to ``size``."""
-    from .data import URBAN_CLASSES, OpenSARUrban
-    from .readers import fit_to_size
-
-    real = OpenSARUrban(root, polarization="both")
-    if list(real.classes) != list(URBAN_CLASSES):
-        return None
-    picks = [i for k in range(len(real.classes)) for i in np.flatnonzero(np.asarray(real.targets) == k)[:n_per_class]]
-    if not picks:
-        return None
-    images = np.stack([fit_to_size(real[i][0].numpy(), size) for i in picks])
-    return Source("OpenSARUrban (real, from disk)", "urban", ("VV", "VH"), images,
-                  np.asarray(real.targets)[picks], list(real.classes))
+def _source(name: str, kind: str, ds: Any, source: str, approximate: bool = False, note: str = "") -> Source:
+    """A :class:`Source` of a lesson's test set (``SyntheticSAR`` or ``RealSAR``) whose models are ``kind``'s,
+    trained on ``source``'s data."""
+    return Source(name, kind, tuple(ds.polarizations), ds.images, ds.labels, list(ds.classes), masks=ds.masks,
+                  boxes=ds.boxes, source=source, approximate=approximate, note=note)
 
 
-def course_sources(profile: config.Profile, progress: bool = False) -> list[Source]:
-    """The explorer's default sources for a profile: the held-out urban scenes and target chips of the embedded
-    data, and OpenSARUrban from disk when it is there (``config.real_dataset``)."""
-    from .data import embedded_split
+def course_sources(profile: config.Profile, data: str = "embedded", progress: bool = False) -> list[Source]:
+    """The explorer's sources for a profile: held-out urban scenes, then held-out target chips.
 
-    urban = embedded_split(profile, "urban", progress=progress)[1]
-    targets = embedded_split(profile, "targets", progress=progress)[1]
-    sources = [
-        Source("urban scenes (embedded)", "urban", tuple(urban.polarizations), urban.images, urban.labels,
-               urban.classes, masks=urban.masks),
-        Source("target chips (embedded)", "targets", tuple(targets.polarizations), targets.images, targets.labels,
-               targets.classes, masks=targets.masks, boxes=targets.boxes),
-    ]
-    root = config.real_dataset("OpenSARUrban")
-    if root is not None:
-        real = _real_urban_source(root, profile.n_test_per_class, profile.urban_size)
-        if real is not None:
-            sources.append(real)
-    return sources
+    ``data="embedded"`` gives the embedded test sets; ``"opensarurban"`` puts the real OpenSARUrban test set (no
+    evidence masks) in place of the urban scenes, ``"mstar"`` the real MSTAR test chips (masks and boxes from mask
+    files, or approximate) in place of the target chips, each from :func:`sources.lesson_data` and classified by the
+    models trained on that data.
+    """
+    from .data import embedded_split, lesson_data
+
+    if data not in DATA_CHOICES:
+        raise ValueError(f"data must be one of {DATA_CHOICES}, got {data!r}")
+    if data == "opensarurban":
+        real = lesson_data(profile, "opensarurban", "urban", progress=progress)[1]
+        urban = _source("urban scenes (OpenSARUrban, real)", "urban", real, "opensarurban",
+                        note="OpenSARUrban has no evidence masks: no relevance mass or mask IoU for these scenes.")
+    else:
+        urban = _source("urban scenes (embedded)", "urban", embedded_split(profile, "urban", progress=progress)[1],
+                        "embedded")
+    if data == "mstar":
+        real = lesson_data(profile, "mstar", "targets", progress=progress)[1]
+        how = real.params.get("masks", "approximate")
+        label = ("boxes from mask files" if how == "files" else "boxes approximate" if how == "approximate"
+                 else "boxes partly approximate")
+        note = ("Target masks and boxes come from the mask files." if how == "files" else
+                "Target masks and boxes are approximate (localization.segment_target where no mask file exists): "
+                "the scores against them are estimates, not ground truth.")
+        targets = _source(f"target chips (MSTAR, real; {label})", "targets", real, "mstar", approximate=how != "files",
+                          note=note)
+    else:
+        targets = _source("target chips (embedded)", "targets",
+                          embedded_split(profile, "targets", progress=progress)[1], "embedded")
+    return [urban, targets]
 
 
 class Explorer:
     """Widgets to explore the explanations of the course's classifiers; display it with ``display(explorer)``.
 
-    ``sources`` default to :func:`course_sources`; ``model_loader(dataset, polarization)`` to the profile's
-    ``models.load_or_train``; ``methods`` to every method of the registry. ``state()`` reports what is shown.
+    ``sources`` default to :func:`course_sources` of ``data`` ("embedded", "opensarurban" or "mstar");
+    ``model_loader(dataset, polarization)`` (with a third argument, the source's data, for real sources) to the
+    profile's ``models.load_or_train``; ``methods`` to every method of the registry. ``state()`` reports what is shown.
     """
 
     def __init__(self, profile: str | config.Profile = "auto", sources: Sequence[Source] | None = None,
                  model_loader: ModelLoader | None = None, methods: Sequence[str] | None = None,
-                 device: torch.device | str | None = None, dpi: int = 72, progress: bool = False) -> None:
+                 device: torch.device | str | None = None, dpi: int = 72, progress: bool = False,
+                 data: str = "embedded") -> None:
         self.cfg = profile if isinstance(profile, config.Profile) else config.load(profile)
         self.device = torch.device(device) if device is not None else config.device()
-        self.sources = list(sources) if sources is not None else course_sources(self.cfg, progress=progress)
+        if data not in DATA_CHOICES:
+            raise ValueError(f"data must be one of {DATA_CHOICES}, got {data!r}")
+        if sources is not None and data != "embedded":
+            raise ValueError("give either sources or data, not both: data only chooses the default sources")
+        self.data = data
+        self.sources = list(sources) if sources is not None else course_sources(self.cfg, data, progress=progress)
         if not self.sources or not all(isinstance(s, Source) for s in self.sources):
             raise ValueError("sources must be a non-empty list of widgets.Source")
         names = [s.name for s in self.sources]
@@ -142,7 +170,7 @@ class Explorer:
             raise ValueError(f"dpi must be an integer >= 20, got {dpi!r}")
         self.dpi = dpi
         self._loader = model_loader or self._load_course_model
-        self._models: dict[tuple[str, str], nn.Module] = {}
+        self._models: dict[tuple[str, str, str], nn.Module] = {}
         self._probs: dict[tuple[str, str], np.ndarray] = {}
         self._maps: dict[tuple, np.ndarray] = {}
         self._sensitivity: dict[tuple, float] = {}
@@ -221,17 +249,24 @@ class Explorer:
         else:
             self.status.value = f"<span style='color:#2e7d32'>&#10003; ready</span> {html.escape(message)}"
 
-    def _load_course_model(self, dataset: str, polarization: str) -> nn.Module:
+    def _load_course_model(self, dataset: str, polarization: str, source: str = "embedded") -> nn.Module:
         from .models import load_or_train
 
-        return load_or_train(self.cfg, dataset, polarization, device=self.device, progress=True)[0]
+        return load_or_train(self.cfg, dataset, polarization, device=self.device, progress=True, source=source)[0]
 
-    def model(self, dataset: str | None = None, polarization: str | None = None) -> nn.Module:
-        """The classifier for (dataset, polarization), loaded (or trained) once and kept."""
-        key = (dataset or self.source.dataset, polarization or self.polarization.value)
+    def model(self, dataset: str | None = None, polarization: str | None = None, source: str | None = None
+              ) -> nn.Module:
+        """The classifier for (dataset, polarization) trained on ``source``'s data (default: the selected source's),
+        loaded (or trained) once and kept."""
+        if source is None:  # the selected source's data, or that of the first source of the dataset asked for
+            same = [s.source for s in [self.source, *self.sources] if dataset in (None, s.dataset)]
+            source = same[0] if same else "embedded"
+        key = (dataset or self.source.dataset, polarization or self.polarization.value, source)
         if key not in self._models:
-            self._set_busy(True, f"loading the {key[0]} {POLARIZATION_LABELS.get(key[1], key[1])} model")
-            self._models[key] = self._loader(*key).eval()
+            trained_on = "" if source == "embedded" else f" ({source})"
+            self._set_busy(True, f"loading the {key[0]}{trained_on} {POLARIZATION_LABELS.get(key[1], key[1])} model")
+            args = key if source != "embedded" else key[:2]  # a loader for the embedded data takes two arguments
+            self._models[key] = self._loader(*args).eval()
         return self._models[key]
 
     def inputs(self, indices: Sequence[int] | np.ndarray, polarization: str | None = None) -> torch.Tensor:
@@ -454,8 +489,9 @@ class Explorer:
         fig.colorbar(handle, cax=bars[1], label="attribution (+ for, - against)" if method.signed else "attribution")
         if src.masks is not None:
             axes[1].contour(src.masks[index], levels=[0.5], colors="tab:green", linewidths=0.8)
-        if src.boxes is not None:
-            viz.draw_box(axes[1], np.asarray(src.boxes[index]), color="tab:green", label="true box")
+        if src.boxes is not None and (np.asarray(src.boxes[index]) >= 0).all():
+            viz.draw_box(axes[1], np.asarray(src.boxes[index]), color="tab:green",
+                         label="approx. box" if src.approximate else "true box")
         box = self.box(attribution)
         if (box >= 0).all():
             viz.draw_box(axes[1], box, color="cyan", label=f"box at {self.threshold.value:.2f}")
@@ -487,9 +523,10 @@ class Explorer:
                        for k, v in self.sample_metrics().items())
         note = "" if any(k == "Max-Sensitivity" for k in self.sample_metrics()) else \
             "<tr><td colspan=2><i>Max-Sensitivity: press the button</i></td></tr>"
+        source_note = f"<br><small>{html.escape(self.source.note)}</small>" if self.source.note else ""
         return (f"<table class='sarxai-explorer-metrics'><tr><th>this sample</th><th></th></tr>{rows}{note}</table>"
                 f"<small>{len(self._indices)} scenes match the filter; scene intensity shown in dB "
-                f"(window {sar.DB_MIN:.0f} to {sar.DB_MAX:.0f} dB for the model).</small>")
+                f"(window {sar.DB_MIN:.0f} to {sar.DB_MAX:.0f} dB for the model).</small>{source_note}")
 
 
 def try_it(function: Callable[..., Any], **controls: W.ValueWidget) -> W.interactive:

@@ -514,12 +514,22 @@ def test_score_sensitivities_reuses_the_maps_for_the_three_noises(scenes, slim1)
     assert "Speckle-Sens." in table and "Gamma-Sens." in table
 
 
+def test_score_sensitivities_without_clean_scenes_leaves_out_speckle(scenes, slim1):
+    from sarxai_utils import evaluation
+
+    observed = data.synthetic_urban(1, SIZE, seed=3, cache=False, progress=False)  # no .clean, as real data
+    sub = observed.subset(slice(0, 2))
+    got = evaluation.score_sensitivities(slim1, sub, sub.labels, ["saliency"], "VV", n_samples=2, seed=1,
+                                         progress=False)
+    assert set(got["saliency"].scores) == {"max_sensitivity", "gamma_sensitivity"}
+    expected = metrics.speckle_sensitivity(slim1, sub, sub.labels, "saliency", 2, noise="gamma", polarization="VV",
+                                           seed=1)
+    np.testing.assert_allclose(got["saliency"].scores["gamma_sensitivity"], expected.numpy(), rtol=1e-5, atol=1e-7)
+
+
 def test_score_sensitivities_bad_input(scenes, slim1):
     from sarxai_utils import evaluation
 
-    with pytest.raises(ValueError, match="keep_clean=True"):
-        evaluation.score_sensitivities(slim1, data.synthetic_urban(1, SIZE, seed=3, cache=False, progress=False),
-                                       0, ["saliency"], "VV", n_samples=2, progress=False)
     with pytest.raises(ValueError, match="not in explain.METHODS"):
         evaluation.score_sensitivities(slim1, scenes, scenes.labels, ["sailency"], "VV", progress=False)
     with pytest.raises(ValueError, match="polarization"):

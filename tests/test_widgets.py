@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import real_layouts
 import torch
 from torch import nn
 
@@ -40,8 +41,8 @@ def sources():
 def explorer(sources):
     loaded = []
 
-    def loader(dataset, polarization):
-        loaded.append((dataset, polarization))
+    def loader(dataset, polarization, *source):
+        loaded.append((dataset, polarization, *source))
         return ChannelMean(2 if polarization == "both" else 1)
 
     e = widgets.Explorer("ci", sources=sources, model_loader=loader,
@@ -189,27 +190,119 @@ def test_explorer_rejects_bad_arguments(sources):
         widgets.Explorer("ci", sources=[sources[0], sources[0]], model_loader=lambda d, p: ChannelMean(1))
 
 
-def test_course_sources_are_the_held_out_embedded_sets():
+def test_course_sources_are_the_held_out_embedded_sets(tmp_path, monkeypatch):
+    real_layouts.write_opensarurban(tmp_path / "OpenSARUrban", "pol_folders", ".tif", n=2, size=64)
+    monkeypatch.setenv("SARXAI_OPENSARURBAN", str(tmp_path / "OpenSARUrban"))  # on disk, but not asked for
     cfg = config.load("ci")
     found = widgets.course_sources(cfg)
-    assert [s.dataset for s in found] == ["urban", "targets"]
+    assert [s.name for s in found] == ["urban scenes (embedded)", "target chips (embedded)"]
+    assert [(s.dataset, s.source) for s in found] == [("urban", "embedded"), ("targets", "embedded")]
     test = data.embedded_split(cfg, "urban", progress=False)[1]
     np.testing.assert_array_equal(found[0].intensity, test.images)
     assert found[1].boxes is not None and found[0].boxes is None
+    assert not any(s.approximate or s.note for s in found)
 
 
-def test_real_opensarurban_folder_becomes_a_source(tmp_path, monkeypatch):
-    rng = np.random.default_rng(0)
-    for name in data.URBAN_CLASSES:
-        for pol in ("VV", "VH"):
-            folder = tmp_path / "OpenSARUrban" / name / pol
-            folder.mkdir(parents=True)
-            np.save(folder / "p1.npy", rng.gamma(4.4, 0.01 / 4.4, (70, 70)).astype(np.float32))
+@pytest.fixture
+def opensarurban(tmp_path, monkeypatch):
+    """A small OpenSARUrban copy in the layout of a real download (VV / VH folders, .tif amplitude)."""
+    real_layouts.write_opensarurban(tmp_path / "OpenSARUrban", "pol_folders", ".tif", n=3, size=64)
     monkeypatch.setenv("SARXAI_OPENSARURBAN", str(tmp_path / "OpenSARUrban"))
-    found = widgets.course_sources(config.load("ci"))
-    real = found[-1]
-    assert real.name.startswith("OpenSARUrban") and real.intensity.shape == (10, 2, 64, 64)
-    assert real.masks is None and list(real.labels) == list(range(10))
+
+
+@pytest.fixture
+def mstar(tmp_path, monkeypatch):
+    """A small MSTAR release tree (17 and 15 degrees) without mask files."""
+    real_layouts.write_mstar_tree(tmp_path / "MSTAR", "release", n_train=2, n_test=2, size=128)
+    monkeypatch.setenv("SARXAI_MSTAR", str(tmp_path / "MSTAR"))
+
+
+def test_opensarurban_switch_puts_the_real_test_set_in_place_of_the_urban_scenes(opensarurban):
+    cfg = config.load("ci")
+    urban, targets = widgets.course_sources(cfg, "opensarurban")
+    test = data.lesson_data(cfg, "opensarurban", "urban", progress=False)[1]
+    assert urban.name == "urban scenes (OpenSARUrban, real)"
+    assert (urban.dataset, urban.source) == ("urban", "opensarurban")
+    np.testing.assert_array_equal(urban.intensity, test.images)
+    np.testing.assert_array_equal(urban.labels, test.labels)
+    assert urban.classes == list(data.URBAN_CLASSES) and urban.polarizations == ("VV", "VH")
+    assert urban.masks is None and urban.boxes is None and "no evidence masks" in urban.note
+    assert (targets.name, targets.source) == ("target chips (embedded)", "embedded")
+
+
+def test_mstar_switch_puts_real_chips_with_approximate_boxes_in_place_of_the_targets(mstar):
+    cfg = config.load("ci")
+    urban, targets = widgets.course_sources(cfg, "mstar")
+    test = data.lesson_data(cfg, "mstar", "targets", progress=False)[1]
+    assert test.params["masks"] == "approximate"
+    assert targets.name == "target chips (MSTAR, real; boxes approximate)"
+    assert (targets.dataset, targets.source, targets.approximate) == ("targets", "mstar", True)
+    assert "approximate" in targets.note and targets.classes == list(test.classes)
+    np.testing.assert_array_equal(targets.intensity, test.images)
+    np.testing.assert_array_equal(targets.boxes, test.boxes)
+    np.testing.assert_array_equal(targets.masks, test.masks)
+    assert (urban.name, urban.source) == ("urban scenes (embedded)", "embedded")
+
+
+def test_real_sources_are_classified_by_models_trained_on_them(opensarurban):
+    loaded = []
+
+    def loader(dataset, polarization, *source):
+        loaded.append((dataset, polarization, *source))
+        return ChannelMean(2 if polarization == "both" else 1)
+
+    e = widgets.Explorer("ci", data="opensarurban", model_loader=loader, methods=["saliency"], device="cpu")
+    assert e.data == "opensarurban" and e.state()["dataset"] == "urban scenes (OpenSARUrban, real)"
+    assert loaded == [("urban", "VV", "opensarurban")]
+    metrics_shown = e.state()["metrics"]
+    assert "p(true class)" in metrics_shown and not {"relevance mass", "mask IoU", "box IoU"} & set(metrics_shown)
+    assert "no evidence masks" in e.info.value and e.image.value[:4] == b"\x89PNG"
+    e.polarization.value = "both"
+    e.dataset.value = "target chips (embedded)"
+    assert loaded[1:] == [("urban", "both", "opensarurban"), ("targets", "HH")], "embedded: two arguments, as before"
+    assert e.model("urban", "both") is e.model("urban", "both", "opensarurban"), "one model per data, kept"
+
+
+def test_the_same_dataset_from_two_data_gets_two_models(sources):
+    loaded = []
+
+    def loader(dataset, polarization, *source):
+        loaded.append((dataset, polarization, *source))
+        return ChannelMean(1)
+
+    real = widgets.Source("real", "urban", sources[0].polarizations, sources[0].intensity, sources[0].labels,
+                          sources[0].classes, source="opensarurban")
+    e = widgets.Explorer("ci", sources=[sources[0], real], model_loader=loader, methods=["saliency"], device="cpu")
+    e.dataset.value = "real"
+    assert loaded == [("urban", "VV"), ("urban", "VV", "opensarurban")]
+    assert "relevance mass" not in e.state()["metrics"]
+
+
+def test_mstar_chips_show_approximate_boxes_and_scores(mstar):
+    e = widgets.Explorer("ci", data="mstar", model_loader=lambda d, p, *s: ChannelMean(1), methods=["grad_cam"],
+                         device="cpu")
+    e.dataset.value = e.sources[1].name
+    assert e.polarization.value == "HH" and [c for c, _ in e.target.options][1:] == e.source.classes
+    assert "box IoU" in e.state()["metrics"] and "approximate" in e.info.value
+    assert "approx. box" in [t.get_text() for t in e.figure().axes[1].get_legend().get_texts()]
+
+
+def test_data_switch_rejects_bad_values(sources):
+    with pytest.raises(ValueError, match="data must be one of"):
+        widgets.course_sources(config.load("ci"), "sentinel")
+    with pytest.raises(ValueError, match="data must be one of"):
+        widgets.Explorer("ci", data="MSTAR!", model_loader=lambda d, p: ChannelMean(1))
+    with pytest.raises(ValueError, match="either sources or data"):
+        widgets.Explorer("ci", sources=sources, data="mstar", model_loader=lambda d, p: ChannelMean(1))
+    with pytest.raises(ValueError, match="trained on one of"):
+        widgets.Source("s", "urban", ("VV",), np.ones((1, 1, 8, 8), np.float32), [0], ["a"], source="mstar")
+
+
+def test_opensarurban_switch_needs_the_data_on_disk():
+    from sarxai_utils.errors import DataFolderError
+
+    with pytest.raises(DataFolderError, match="SARXAI_OPENSARURBAN"):
+        widgets.course_sources(config.load("ci"), "opensarurban")
 
 
 def test_explores_a_trained_course_model(trained_vv):
@@ -231,13 +324,18 @@ def models_intensity(images: torch.Tensor) -> np.ndarray:
 def test_model_loader_default_is_load_or_train(monkeypatch, sources):
     calls = []
 
-    def fake(profile, dataset, polarization, device=None, progress=True):
-        calls.append((profile.name, dataset, polarization))
+    def fake(profile, dataset, polarization, device=None, progress=True, source="embedded"):
+        calls.append((profile.name, dataset, polarization, source))
         return ChannelMean(1), {}
 
     monkeypatch.setattr(models, "load_or_train", fake)
-    widgets.Explorer("ci", sources=sources[:1], methods=["saliency"])
-    assert calls == [("ci", "urban", "VV")]
+    e = widgets.Explorer("ci", sources=sources[:1], methods=["saliency"])
+    assert calls == [("ci", "urban", "VV", "embedded")]
+    real = widgets.Source("real", "urban", ("VV",), sources[0].intensity[:, :1], sources[0].labels,
+                          sources[0].classes, source="opensarurban")
+    widgets.Explorer("ci", sources=[real], methods=["saliency"])
+    assert calls[-1] == ("ci", "urban", "VV", "opensarurban"), "trained on the data it classifies"
+    assert e.data == "embedded"
 
 
 def test_try_it_runs_once_now_and_again_on_run():
