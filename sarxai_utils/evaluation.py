@@ -88,18 +88,26 @@ class MethodScores:
         return float(np.mean(values)) if values is not None and len(values) else math.nan
 
 
-def _map_scores(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, masks: np.ndarray, maps: np.ndarray,
+GROUND_TRUTH: tuple[str, ...] = ("relevance_mass", "relevance_rank", "pointing_game", "energy_pointing_game")
+
+
+def _map_scores(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, masks: np.ndarray | None,
+                maps: np.ndarray,
                 signed: bool | None, steps: int, fill: Any, insertion_fill: Any, looks: float, seed: int
                 ) -> tuple[dict[str, np.ndarray], dict[str, metrics.PerturbationCurve]]:
-    """Every metric that needs only the maps (and forward passes of the model), and the three curves."""
+    """Every metric that needs only the maps (and forward passes of the model), and the three curves; the
+    ground-truth metrics only when there are ``masks``."""
     scores = {
         "xai_entropy_kb": metrics.xai_entropy_kb(maps, signed=signed),
         "shannon_entropy": metrics.map_entropy(maps),
-        "relevance_mass": metrics.relevance_mass_accuracy(maps, masks),
-        "relevance_rank": metrics.relevance_rank_accuracy(maps, masks),
-        "pointing_game": metrics.pointing_game(maps, masks),
-        "energy_pointing_game": metrics.energy_pointing_game(maps, masks),
     }
+    if masks is not None:
+        scores.update({
+            "relevance_mass": metrics.relevance_mass_accuracy(maps, masks),
+            "relevance_rank": metrics.relevance_rank_accuracy(maps, masks),
+            "pointing_game": metrics.pointing_game(maps, masks),
+            "energy_pointing_game": metrics.energy_pointing_game(maps, masks),
+        })
     # With one fill, insertion MoRF would visit deletion LeRF's images in reverse (the same AUC): insertion
     # starts from its own fill (a blurred copy, as Petsiuk et al.) so that it adds information.
     curves = {"deletion_morf": metrics.deletion_curve(model, images, targets, maps, "morf", steps, fill, looks, seed,
@@ -112,14 +120,15 @@ def _map_scores(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, m
     return scores, curves
 
 
-def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: np.ndarray,
+def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: np.ndarray | None,
                   methods: Sequence[str] = PAPER_METHODS, reference_maps: Mapping[str, np.ndarray] | None = None,
                   sens_samples: int = 10, radius: float = 0.02, steps: int = 20, fill: Any = "clutter",
                   insertion_fill: Any = "blur", looks: float = 4.4, seed: int = 0,
                   options: Mapping[str, dict[str, Any]] | None = None,
                   progress: bool = True) -> dict[str, MethodScores]:
     """Explain (N, C, H, W) ``images`` for ``targets`` with every method and score each map with every metric of
-    ``METRICS`` against the boolean (N, H, W) evidence ``masks``; ``reference_maps[name]`` (N, H, W) are scored
+    ``METRICS`` against the boolean (N, H, W) evidence ``masks`` (None for data without masks, such as real
+    OpenSARUrban: the :data:`GROUND_TRUTH` metrics are then left out); ``reference_maps[name]`` (N, H, W) are scored
     the same way except for Max-Sensitivity. ``options[method]`` go to ``explain`` (and to Max-Sensitivity).
     Deletion uses ``steps`` steps and ``fill`` (SAR clutter of ``looks`` looks by default); insertion starts from
     ``insertion_fill`` (a blurred copy by default, since from the same fill it would repeat deletion LeRF).
@@ -128,9 +137,11 @@ def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: n
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"methods {unknown} are not in explain.METHODS ({list(METHODS)})")
-    masks = np.asarray(masks)
-    if masks.shape != (len(images), *images.shape[-2:]):
-        raise ValueError(f"masks must be (N, H, W) = {(len(images), *images.shape[-2:])}, got {masks.shape}")
+    shape = (len(images), *images.shape[-2:])
+    if masks is not None:
+        masks = np.asarray(masks)
+        if masks.shape != shape:
+            raise ValueError(f"masks must be (N, H, W) = {shape} or None, got {masks.shape}")
     options = dict(options or {})
     target = target_tensor(targets, len(images), num_classes(model, images[:1]), torch.device("cpu"))
     results: dict[str, MethodScores] = {}
@@ -146,8 +157,8 @@ def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: n
         results[name] = MethodScores(name, METHODS[name].title, maps, {**scores, **more}, curves)
     for name, maps in (reference_maps or {}).items():
         maps = np.asarray(maps, dtype=np.float64)
-        if maps.shape != masks.shape:
-            raise ValueError(f"reference_maps[{name!r}] must be (N, H, W) = {masks.shape}, got {maps.shape}")
+        if maps.shape != shape:
+            raise ValueError(f"reference_maps[{name!r}] must be (N, H, W) = {shape}, got {maps.shape}")
         more, curves = _map_scores(model, images, target, masks, maps, None, steps, fill, insertion_fill, looks,
                                    seed)
         results[name] = MethodScores(name, name, maps, {"max_sensitivity": np.full(len(maps), np.nan), **more}, curves)

@@ -46,6 +46,18 @@ def test_score_methods_matches_the_single_metrics(setup):
     assert oracle.mean("pointing_game") == 1.0 and np.isnan(oracle.mean("max_sensitivity"))
 
 
+def test_score_methods_without_masks_leaves_out_ground_truth(setup):
+    model, x, y, masks = setup
+    with_masks = evaluation.score_methods(model, x, y, masks, ["saliency"], sens_samples=2, steps=4, progress=False)
+    results = evaluation.score_methods(model, x, y, None, ["saliency"], {"random map": np.ones((4, 32, 32))},
+                                       sens_samples=2, steps=4, progress=False)
+    got = results["saliency"].scores
+    assert set(got) == set(with_masks["saliency"].scores) - set(evaluation.GROUND_TRUTH)
+    for key, value in got.items():
+        np.testing.assert_allclose(value, with_masks["saliency"].scores[key], rtol=1e-6, err_msg=key)
+    assert "relevance_mass" not in results["random map"].scores
+
+
 def test_format_table_marks_the_best_and_adds_columns(setup):
     model, x, y, masks = setup
     results = evaluation.score_methods(model, x, y, masks, ["saliency", "occlusion"], {"oracle": masks * 1.0},
