@@ -103,6 +103,7 @@ def train(model: nn.Module, train_set: SARTensorDataset, epochs: int, batch_size
             loss = loss_fn(logits, y)
             loss.backward()
             optimizer.step()
+            used_lr = float(optimizer.param_groups[0]["lr"])  # the rate this step used (step() moves to the next)
             schedule.step()
             loss_sum += float(loss.detach()) * len(y)
             correct += int((logits.detach().argmax(1) == y).sum())
@@ -113,7 +114,7 @@ def train(model: nn.Module, train_set: SARTensorDataset, epochs: int, batch_size
         history.epoch.append(epoch + 1)
         history.train_loss.append(loss_sum / count)
         history.train_acc.append(correct / count)
-        history.lr.append(float(schedule.get_last_lr()[0]))
+        history.lr.append(used_lr)  # the rate of the epoch's last step (after the final step the schedule is over)
         history.seconds.append(time.perf_counter() - start)
         if test_set is not None:
             history.test_acc.append(evaluate(model, test_set, device=device).accuracy)
