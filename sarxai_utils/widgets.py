@@ -6,8 +6,9 @@ only", sample, method, target class, overlay opacity, WSOL threshold, Max-Sensit
 sample's metrics. ``data`` picks the scenes: "embedded" (the generated urban scenes and target chips), "opensarurban"
 (the real OpenSARUrban test set in place of the urban scenes) or "mstar" (the real MSTAR test chips in place of the
 target chips); every source is classified by the models trained on its own data. Models, predictions, maps and
-scores are cached, so moving back to a seen state only redraws. Every callback is a method of the class: tests drive
-the explorer by setting widget values, as a learner does.
+scores are cached, so moving back to a seen state only redraws, and the picture is one matplotlib Figure whose
+artists are updated in place. Every callback is a method of the class: tests drive the explorer by setting widget
+values, as a learner does.
 """
 
 from __future__ import annotations
@@ -22,8 +23,15 @@ from typing import Any
 import ipywidgets as W
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colorbar import Colorbar
+from matplotlib.container import BarContainer
+from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -39,6 +47,9 @@ POLARIZATION_LABELS = {"VV": "VV", "VH": "VH", "HH": "HH", "both": "VV+VH"}
 # argument, the data the model must be trained on ("opensarurban" or "mstar")
 ModelLoader = Callable[..., nn.Module]
 DATA_CHOICES = ("embedded", "opensarurban", "mstar")  # the explorer's data switch
+# the picture's axes (scene, map, probabilities) and colour bars (dB, attribution), in figure coordinates
+_AXES_BOXES = ([0.01, 0.13, 0.237, 0.77], [0.34, 0.13, 0.237, 0.77], [0.79, 0.13, 0.2, 0.77])
+_COLORBAR_BOXES = ([0.252, 0.13, 0.01, 0.77], [0.582, 0.13, 0.01, 0.77])
 
 
 @dataclass
@@ -93,6 +104,47 @@ class Source:
     def model_polarizations(self) -> list[str]:
         """The polarizations a model can be asked for: each channel, and "both" when there are two."""
         return list(self.polarizations) + (["both"] if len(self.polarizations) > 1 else [])
+
+
+@dataclass
+class _Picture:
+    """The explorer's one Figure and the artists a change updates in place; ``shape`` (the scenes' size),
+    ``classes``, ``signed``, ``contour_key`` and ``legend_labels`` record what is shown, to redo only what changes."""
+
+    figure: Figure
+    axes: list[Axes]
+    scene: AxesImage
+    background: AxesImage
+    overlay: AxesImage
+    scene_bar: Colorbar
+    map_bar: Colorbar
+    true_box: Rectangle
+    wsol_box: Rectangle
+    probabilities: BarContainer
+    message: Text
+    shape: tuple[int, ...] = ()
+    classes: tuple[str, ...] = ()
+    signed: bool | None = None
+    contour: ContourSet | None = None
+    contour_key: tuple[str, int] | None = None
+    legend_labels: tuple[str, ...] = ()
+
+
+def _place_box(rectangle: Rectangle, box: np.ndarray | None, label: str) -> None:
+    """Move ``rectangle`` onto the inclusive pixel box (x0, y0, x1, y1) as :func:`viz.draw_box` draws it, or hide it
+    when there is no box (None, or negative coordinates)."""
+    shown = box is not None and bool((box >= 0).all())
+    rectangle.set_visible(shown)
+    if shown:
+        x0, y0, x1, y1 = (int(v) for v in box)
+        rectangle.set_bounds(x0 - 0.5, y0 - 0.5, x1 - x0 + 1, y1 - y0 + 1)
+        rectangle.set_label(label)
+
+
+def _set_colorbar_label(bar: Colorbar, label: str) -> None:
+    """Give a vertical colour bar ``label`` unless it already has it."""
+    if bar.ax.get_ylabel() != label:
+        bar.set_label(label)
 
 
 def _source(name: str, kind: str, ds: Any, source: str, approximate: bool = False, note: str = "") -> Source:
@@ -179,6 +231,7 @@ class Explorer:
         self.busy_history: list[bool] = []  # every change of the busy flag (tests read it)
         self._hold = False
         self._indices = np.zeros(0, np.int64)
+        self._picture: _Picture | None = None  # built at the first drawing, then updated in place
         self._build()
         self._on_dataset()
 
@@ -457,61 +510,143 @@ class Explorer:
     # ------------------------------------------------------------------ drawing
     def figure(self) -> Figure:
         """The current picture as a matplotlib Figure: the scene in dB, the map over it (with the WSOL box and the
-        ground truth), and the class probabilities."""
-        src, index = self.source, self.index
-        fig = Figure(figsize=(13, 4), dpi=self.dpi)  # fixed axes: a layout engine would double the drawing time
-        FigureCanvasAgg(fig)
-        axes = [fig.add_axes(box) for box in ([0.01, 0.13, 0.237, 0.77], [0.34, 0.13, 0.237, 0.77],
-                                              [0.79, 0.13, 0.2, 0.77])]
-        bars = [fig.add_axes(box) for box in ([0.252, 0.13, 0.01, 0.77], [0.582, 0.13, 0.01, 0.77])]
-        if index is None:
-            for ax in [*axes, *bars]:
-                ax.set_axis_off()
-            axes[1].text(0.5, 0.5, "no scene matches the filter", ha="center", va="center", fontsize=12)
-            return fig
-        pol = self.polarization.value
-        channels = channel_indices(pol, src.polarizations)
-        intensity = src.intensity[index][channels]
-        shown = intensity[0]  # the first channel under the map (VV for the dual-pol model)
-        shown_name = src.polarizations[channels[0]]
-        label, target = int(src.labels[index]), self.target_class()
-        probs = self.probabilities()[index]
-        predicted = int(probs.argmax())
-        low, high = viz.db_limits(shown)
-        handle = viz.show_db(axes[0], shown, f"{src.classes[label]} (scene {index}), {shown_name} in dB", low, high,
-                             colorbar=False)
-        fig.colorbar(handle, cax=bars[0], label=f"{shown_name} backscatter (dB)")
-        attribution = self.attribution()
-        method = METHODS[self.method.value]
-        handle = viz.show_attribution(axes[1], attribution, shown, f"{method.title} for '{src.classes[target]}'",
-                                      signed=method.signed, alpha=float(self.opacity.value), db_range=(low, high),
-                                      colorbar=False)
-        fig.colorbar(handle, cax=bars[1], label="attribution (+ for, - against)" if method.signed else "attribution")
-        if src.masks is not None:
-            axes[1].contour(src.masks[index], levels=[0.5], colors="tab:green", linewidths=0.8)
-        if src.boxes is not None and (np.asarray(src.boxes[index]) >= 0).all():
-            viz.draw_box(axes[1], np.asarray(src.boxes[index]), color="tab:green",
-                         label="approx. box" if src.approximate else "true box")
-        box = self.box(attribution)
-        if (box >= 0).all():
-            viz.draw_box(axes[1], box, color="cyan", label=f"box at {self.threshold.value:.2f}")
-        if axes[1].patches:
-            axes[1].legend(loc="lower right", fontsize=7, framealpha=0.7)
-        order = np.arange(len(src.classes))
-        colors = ["tab:green" if k == label else ("tab:red" if k == predicted else "tab:gray") for k in order]
-        axes[2].barh(order, probs, color=colors)
-        axes[2].set_yticks(order, src.classes, fontsize=8)
+        ground truth), and the class probabilities; the explorer's one Figure, updated in place at every change."""
+        pic, n_classes = self._picture, len(self.source.classes)
+        if pic is None or len(pic.probabilities) != n_classes:  # the first drawing, or another number of bars
+            pic = self._picture = self._build_figure(n_classes)
+        self._fit_layout(pic)
+        self._update_figure(pic)
+        return pic.figure
+
+    def _build_figure(self, n_classes: int) -> _Picture:
+        """The axes, colour bars and artists, with placeholder data and ``n_classes`` probability bars (in the
+        explorer's Figure: only the first call creates one)."""
+        if self._picture is None:
+            fig = Figure(figsize=(13, 4), dpi=self.dpi)  # fixed axes: a layout engine would double the drawing time
+            FigureCanvasAgg(fig)
+        else:
+            fig = self._picture.figure
+            fig.clear()
+        axes = [fig.add_axes(box) for box in _AXES_BOXES]
+        bars = [fig.add_axes(box) for box in _COLORBAR_BOXES]
+        blank = np.ones((1, 1), np.float32)
+        scene = viz.show_db(axes[0], blank, "", 0.0, 1.0, colorbar=False)
+        overlay = viz.show_attribution(axes[1], np.zeros((1, 1)), blank, "", signed=False, db_range=(0.0, 1.0),
+                                       colorbar=False)
+        for ax in axes[:2]:  # the view is the image extent (_fit_layout): contours and boxes must not move it
+            ax.set_autoscale_on(False)
+        boxes = []
+        for color in ("tab:green", "cyan"):  # the ground-truth box, then the WSOL box (the legend's order)
+            viz.draw_box(axes[1], np.zeros(4), color=color)
+            boxes.append(axes[1].patches[-1])
+        probabilities = axes[2].barh(np.arange(n_classes), np.zeros(n_classes), color="tab:gray")
         axes[2].invert_yaxis()
         axes[2].set_xlim(0, 1)
-        axes[2].set(xlabel="probability", title=f"{POLARIZATION_LABELS.get(pol, pol)} model predicts "
-                                                f"{src.classes[predicted]}\n(green: true class, red: prediction)")
-        axes[2].title.set_fontsize(9)
-        return fig
+        axes[2].set(xlabel="probability")
+        axes[2].set_title("", fontsize=9)
+        message = fig.text(0.5, 0.5, "no scene matches the filter", ha="center", va="center", fontsize=12,
+                           transform=axes[1].transAxes, visible=False)
+        return _Picture(fig, axes, scene, axes[1].images[0], overlay, fig.colorbar(scene, cax=bars[0]),
+                        fig.colorbar(overlay, cax=bars[1]), boxes[0], boxes[1], probabilities, message)
+
+    def _fit_layout(self, pic: _Picture) -> None:
+        """Fit the images and their views to the size of the selected source's scenes, and the probability axis'
+        labels to its classes, when they changed (a dataset switch)."""
+        src = self.source
+        shape = tuple(src.intensity.shape[-2:])
+        if shape != pic.shape:
+            height, width = shape
+            extent = (-0.5, width - 0.5, height - 0.5, -0.5)  # imshow's, with pixel centres on integers
+            for image in (pic.scene, pic.background, pic.overlay):
+                image.set_extent(extent)
+            for ax in pic.axes[:2]:
+                ax.set_xlim(extent[:2])
+                ax.set_ylim(extent[2:])
+            pic.shape = shape
+        if tuple(src.classes) != pic.classes:
+            pic.axes[2].set_yticks(np.arange(len(src.classes)), src.classes, fontsize=8)
+            pic.classes = tuple(src.classes)
+
+    def _update_figure(self, pic: _Picture) -> None:
+        """Put the selected state into the artists, or the "no scene matches" message when there is none."""
+        src, index = self.source, self.index
+        for ax in pic.figure.axes:
+            ax.set_visible(index is not None)
+        pic.message.set_visible(index is None)
+        if index is None:
+            return
+        channels = channel_indices(self.polarization.value, src.polarizations)
+        shown = src.intensity[index][channels[0]]  # the first channel under the map (VV for the dual-pol model)
+        shown_name = src.polarizations[channels[0]]
+        low, high = viz.db_limits(shown)
+        db = sar.to_db(shown)
+        for image in (pic.scene, pic.background):
+            image.set_data(db)
+            image.set_clim(low, high)
+        pic.axes[0].title.set_text(f"{src.classes[int(src.labels[index])]} (scene {index}), {shown_name} in dB")
+        _set_colorbar_label(pic.scene_bar, f"{shown_name} backscatter (dB)")
+        attribution = self.attribution()
+        method = METHODS[self.method.value]
+        self._update_map(pic, attribution, method.signed)
+        pic.axes[1].title.set_text(f"{method.title} for '{src.classes[self.target_class()]}'")
+        self._update_evidence(pic, index, attribution)
+        self._update_probabilities(pic, index)
+
+    def _update_map(self, pic: _Picture, attribution: np.ndarray, signed: bool) -> None:
+        """Show ``attribution`` as :func:`viz.show_attribution` does: colormap and limits of :func:`viz.map_norm`,
+        each pixel's opacity the map opacity x sqrt(|attribution| / limit)."""
+        attr = np.asarray(attribution, dtype=np.float64)
+        cmap, norm = viz.map_norm(attr, signed)
+        if signed != pic.signed:
+            pic.overlay.set_cmap(cmap)
+            _set_colorbar_label(pic.map_bar, "attribution (+ for, - against)" if signed else "attribution")
+            pic.signed = signed
+        pic.overlay.set_data(attr)
+        pic.overlay.set_clim(norm.vmin, norm.vmax)
+        strength = np.clip(np.abs(attr) / max(abs(norm.vmax), abs(norm.vmin)), 0.0, 1.0)
+        pic.overlay.set_alpha(float(self.opacity.value) * np.sqrt(strength))
+
+    def _update_evidence(self, pic: _Picture, index: int, attribution: np.ndarray) -> None:
+        """Draw the ground truth (evidence-mask contour, true or approximate box) and the WSOL box of ``attribution``
+        over the map, with a legend of the boxes shown."""
+        src = self.source
+        contour_key = (src.name, index) if src.masks is not None else None
+        if contour_key != pic.contour_key:  # a contour set cannot be updated: drawn anew for another scene
+            if pic.contour is not None:
+                pic.contour.remove()
+            pic.contour = None if src.masks is None else pic.axes[1].contour(
+                src.masks[index], levels=[0.5], colors="tab:green", linewidths=0.8)
+            pic.contour_key = contour_key
+        _place_box(pic.true_box, None if src.boxes is None else np.asarray(src.boxes[index]),
+                   "approx. box" if src.approximate else "true box")
+        _place_box(pic.wsol_box, self.box(attribution), f"box at {self.threshold.value:.2f}")
+        shown = [box for box in (pic.true_box, pic.wsol_box) if box.get_visible()]
+        labels = tuple(box.get_label() for box in shown)
+        if labels != pic.legend_labels:
+            legend = pic.axes[1].get_legend()
+            if legend is not None:
+                legend.remove()
+            if shown:
+                pic.axes[1].legend(handles=shown, loc="lower right", fontsize=7, framealpha=0.7)
+            pic.legend_labels = labels
+
+    def _update_probabilities(self, pic: _Picture, index: int) -> None:
+        """Set the bars to the sample's class probabilities (green: true class, red: prediction, grey: the rest)."""
+        src = self.source
+        probs = self.probabilities()[index]
+        label, predicted = int(src.labels[index]), int(probs.argmax())
+        for k, (bar, p) in enumerate(zip(pic.probabilities.patches, probs, strict=True)):
+            bar.set_width(p)
+            bar.set_facecolor("tab:green" if k == label else ("tab:red" if k == predicted else "tab:gray"))
+        pol = self.polarization.value
+        pic.axes[2].title.set_text(f"{POLARIZATION_LABELS.get(pol, pol)} model predicts {src.classes[predicted]}\n"
+                                   "(green: true class, red: prediction)")
 
     def _render(self) -> None:
+        """Draw the current state into the image widget (PNG) and the sample's metrics into the table."""
         fig = self.figure()
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=self.dpi)
+        fig.canvas.print_png(buffer)
         self.image.value = buffer.getvalue()
         self.info.value = self._metrics_html()
 

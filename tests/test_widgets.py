@@ -165,6 +165,102 @@ def test_dual_polarization_model_gets_both_channels(explorer):
     assert explorer.image.value[:4] == b"\x89PNG"
 
 
+def _pixels(png: bytes) -> np.ndarray:
+    """The RGBA pixels of a PNG."""
+    import io
+
+    from matplotlib.image import imread
+
+    return imread(io.BytesIO(png), format="png")
+
+
+def test_one_figure_is_updated_in_place_at_every_change(explorer, monkeypatch):
+    fig = explorer.figure()
+    axes, images, bars = list(fig.axes), list(fig.axes[1].images), list(fig.axes[2].patches)
+    built = []
+    monkeypatch.setattr(widgets, "Figure", lambda *args, **kwargs: built.append(args))
+    for name, value in [("method", "grad_cam"), ("sample", 4), ("threshold", 0.2), ("opacity", 0.4), ("target", 2),
+                        ("method", "integrated_gradients"), ("polarization", "VH"), ("dataset", "targets"),
+                        ("sample", 1), ("dataset", "urban")]:
+        getattr(explorer, name).value = value
+        assert explorer.figure() is fig, f"{name}: a new Figure"
+        assert fig.axes == axes and list(fig.axes[1].images) == images and list(fig.axes[2].patches) == bars, \
+            f"{name}: new axes or artists instead of the same ones updated"
+        assert len(fig.axes[1].patches) == 2 and len(fig.axes[1].collections) == 1, f"{name}: artists pile up"
+    assert not built
+
+
+def test_picture_after_many_changes_equals_a_fresh_explorers(explorer, sources):
+    for name, value in [("method", "integrated_gradients"), ("sample", 3), ("threshold", 0.9), ("polarization", "VH"),
+                        ("dataset", "targets"), ("method", "grad_cam"), ("sample", 1), ("threshold", 0.2),
+                        ("target", 4), ("dataset", "urban"), ("polarization", "both"), ("sample", 6),
+                        ("dataset", "targets"), ("method", "integrated_gradients"), ("opacity", 0.5),
+                        ("threshold", 0.35)]:
+        getattr(explorer, name).value = value
+    fresh = widgets.Explorer("ci", sources=sources, model_loader=lambda d, p, *s: ChannelMean(1),
+                             methods=explorer.methods, device="cpu")
+    for name in ("dataset", "method", "sample", "target", "opacity", "threshold"):
+        getattr(fresh, name).value = getattr(explorer, name).value
+    assert {**fresh.state(), "last_update_s": 0} == {**explorer.state(), "last_update_s": 0}
+    np.testing.assert_array_equal(_pixels(explorer.image.value), _pixels(fresh.image.value),
+                                  err_msg="an artist of an earlier state is still shown")
+    legend = [t.get_text() for t in explorer.figure().axes[1].get_legend().get_texts()]
+    assert legend == ["true box"] + (["box at 0.35"] if (explorer.box() >= 0).all() else [])
+
+
+def test_updated_artists_show_the_state_as_viz_draws_it(explorer):
+    from matplotlib.colors import to_hex
+    from matplotlib.figure import Figure
+
+    from sarxai_utils import viz
+
+    for name, value in [("method", "grad_cam"), ("sample", 5), ("dataset", "targets"),
+                        ("method", "integrated_gradients"), ("sample", 2), ("opacity", 0.6)]:
+        getattr(explorer, name).value = value
+    fig, src, index = explorer.figure(), explorer.source, explorer.index
+    shown, limits = src.intensity[index, 0], viz.db_limits(src.intensity[index, 0])
+    ref = Figure().add_subplot()
+    viz.show_db(ref, shown, "", *limits, colorbar=False)
+    viz.show_attribution(ref, explorer.attribution(), shown, "", signed=True, alpha=0.6, db_range=limits,
+                         colorbar=False)
+    for mine, want in zip([*fig.axes[0].images, *fig.axes[1].images], ref.images, strict=True):
+        np.testing.assert_array_equal(mine.get_array(), want.get_array())
+        np.testing.assert_equal(mine.get_alpha(), want.get_alpha())
+        assert (mine.get_clim(), mine.get_cmap().name, mine.get_extent()) == \
+            (want.get_clim(), want.get_cmap().name, want.get_extent())
+    assert [fig.axes[3].get_ylabel(), fig.axes[4].get_ylabel()] == ["HH backscatter (dB)",
+                                                                     "attribution (+ for, - against)"]
+    x0, y0, x1, y1 = src.boxes[index]
+    assert fig.axes[1].patches[0].get_bbox().bounds == (x0 - 0.5, y0 - 0.5, x1 - x0 + 1, y1 - y0 + 1)
+    probs = explorer.probabilities()[index]
+    want = ["tab:green" if k == src.labels[index] else "tab:red" if k == probs.argmax() else "tab:gray"
+            for k in range(len(probs))]
+    assert [to_hex(bar.get_facecolor()) for bar in fig.axes[2].patches] == [to_hex(c) for c in want]
+    np.testing.assert_allclose([bar.get_width() for bar in fig.axes[2].patches], probs)
+    assert [t.get_text() for t in fig.axes[2].get_yticklabels()] == src.classes
+
+
+def test_empty_filter_hides_the_picture_and_the_next_match_brings_it_back(sources):
+    urban = sources[0]
+    few = widgets.Source("few", "urban", ("VV",), urban.intensity[:4, :1], [0, 0, 1, 1], urban.classes,
+                         masks=urban.masks[:4])
+    e = widgets.Explorer("ci", sources=[few], model_loader=lambda d, p: ChannelMean(1),
+                         methods=["saliency", "grad_cam"], device="cpu")
+    fig, before = e.figure(), e.image.value
+    e.class_filter.value = 5  # no scene of this class
+    assert e.index is None and "No scene matches" in e.info.value and e.image.value != before
+    assert e.figure() is fig and not any(ax.get_visible() for ax in fig.axes)
+    assert [t.get_text() for t in fig.texts if t.get_visible()] == ["no scene matches the filter"]
+    empty = e.image.value
+    e.method.value = "grad_cam"
+    assert e.image.value == empty, "nothing to show, whatever the method"
+    e.class_filter.value = 1
+    assert e.index == 2 and all(ax.get_visible() for ax in fig.axes) and not any(t.get_visible() for t in fig.texts)
+    e.class_filter.value = widgets.ALL_CLASSES
+    e.method.value = "saliency"
+    assert e.index == 0 and e.image.value == before, "back to the first state: the same picture"
+
+
 def test_source_rejects_bad_input():
     images = np.ones((2, 1, 8, 8), np.float32)
     with pytest.raises(ValueError, match="channels"):
