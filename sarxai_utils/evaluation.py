@@ -13,9 +13,9 @@ clean scene) and Gamma sensitivity (multiplicative L-look noise on the observed 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,9 +23,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import metrics
+from . import metrics, results
 from .datasets import model_input
-from .explain import METHODS, PAPER_METHODS, explain, model_device, num_classes, target_tensor
+from .explain import METHODS, PAPER_METHODS, explain_cached, model_device, num_classes, target_tensor
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,25 @@ class MethodScores:
         return float(np.mean(values)) if values is not None and len(values) else math.nan
 
 
+def _maps(model: nn.Module, images: torch.Tensor, target: torch.Tensor, name: str, opts: Mapping[str, Any],
+          cache: bool, recompute: bool) -> torch.Tensor:
+    """The (N, H, W) maps of method ``name`` on the CPU, from the results cache when ``cache`` (lessons 08 and 12
+    explain the same scenes with the same model: the second one loads them)."""
+    return explain_cached(model, images, target, name, recompute=recompute, enabled=cache, **opts)
+
+
+def _numpy(function: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+    """``function(*args, **kwargs)``, a tensor, as a NumPy array (what the results cache stores)."""
+    return function(*args, **kwargs).numpy()
+
+
+def _max_sensitivity(model: nn.Module, images: torch.Tensor, target: torch.Tensor, name: str, radius: float,
+                     n_samples: int, seed: int, maps: torch.Tensor, opts: Mapping[str, Any]) -> np.ndarray:
+    """Max-Sensitivity of method ``name`` per image, reusing its ``maps`` (a NumPy array, for the results cache)."""
+    return metrics.max_sensitivity(model, images, target, name, radius=radius, n_samples=n_samples, seed=seed,
+                                   maps=maps, progress=False, **opts).numpy()
+
+
 GROUND_TRUTH: tuple[str, ...] = ("relevance_mass", "relevance_rank", "pointing_game", "energy_pointing_game")
 
 
@@ -125,14 +144,18 @@ def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: n
                   sens_samples: int = 10, radius: float = 0.02, steps: int = 20, fill: Any = "clutter",
                   insertion_fill: Any = "blur", looks: float = 4.4, seed: int = 0,
                   options: Mapping[str, dict[str, Any]] | None = None,
-                  progress: bool = True) -> dict[str, MethodScores]:
+                  progress: bool = True, cache: bool = False, recompute: bool = False,
+                  label: str = "scores") -> dict[str, MethodScores]:
     """Explain (N, C, H, W) ``images`` for ``targets`` with every method and score each map with every metric of
     ``METRICS`` against the boolean (N, H, W) evidence ``masks`` (None for data without masks, such as real
     OpenSARUrban: the :data:`GROUND_TRUTH` metrics are then left out); ``reference_maps[name]`` (N, H, W) are scored
     the same way except for Max-Sensitivity. ``options[method]`` go to ``explain`` (and to Max-Sensitivity).
     Deletion uses ``steps`` steps and ``fill`` (SAR clutter of ``looks`` looks by default); insertion starts from
     ``insertion_fill`` (a blurred copy by default, since from the same fill it would repeat deletion LeRF).
-    Returns name -> :class:`MethodScores`, methods first, in order.
+    With ``cache`` every method's maps, its Max-Sensitivity and its map scores are separate entries of the results
+    cache (:mod:`.results`), so a changed setting recomputes only what depends on it (one line, headed ``label``,
+    says what was loaded); ``recompute`` ignores the entries. Returns name -> :class:`MethodScores`, methods first,
+    in order.
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -144,25 +167,36 @@ def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: n
             raise ValueError(f"masks must be (N, H, W) = {shape} or None, got {masks.shape}")
     options = dict(options or {})
     target = target_tensor(targets, len(images), num_classes(model, images[:1]), torch.device("cpu"))
-    results: dict[str, MethodScores] = {}
-    for name in tqdm(list(methods), desc="scoring methods", disable=not progress):
-        opts = options.get(name, {})
-        maps_t = explain(model, images, target, name, **opts)
-        maps = maps_t.cpu().numpy()
-        scores = {"max_sensitivity": metrics.max_sensitivity(
-            model, images, target, name, radius=radius, n_samples=sens_samples, seed=seed, maps=maps_t, progress=False,
-            **opts).numpy()}
-        more, curves = _map_scores(model, images, target, masks, maps, METHODS[name].signed, steps, fill,
-                                   insertion_fill, looks, seed)
-        results[name] = MethodScores(name, METHODS[name].title, maps, {**scores, **more}, curves)
     for name, maps in (reference_maps or {}).items():
-        maps = np.asarray(maps, dtype=np.float64)
-        if maps.shape != shape:
-            raise ValueError(f"reference_maps[{name!r}] must be (N, H, W) = {shape}, got {maps.shape}")
-        more, curves = _map_scores(model, images, target, masks, maps, None, steps, fill, insertion_fill, looks,
-                                   seed)
-        results[name] = MethodScores(name, name, maps, {"max_sensitivity": np.full(len(maps), np.nan), **more}, curves)
-    return results
+        if np.shape(maps) != shape:
+            raise ValueError(f"reference_maps[{name!r}] must be (N, H, W) = {shape}, got {np.shape(maps)}")
+    settings = {"model": model, "images": images, "target": target, "masks": masks, "steps": steps, "fill": fill,
+                "insertion_fill": insertion_fill, "looks": looks, "seed": seed}
+
+    def scored(name: str, maps: np.ndarray, signed: bool | None) -> tuple[dict, dict]:
+        return results.cached(f"map scores, {name}", lambda: _map_scores(
+            model, images, target, masks, maps, signed, steps, fill, insertion_fill, looks, seed),
+            {**settings, "maps": maps, "signed": signed}, enabled=cache, recompute=recompute)
+
+    out: dict[str, MethodScores] = {}
+    with results.collect(label, verbose=cache):
+        for name in tqdm(list(methods), desc="scoring methods", disable=not progress):
+            opts = options.get(name, {})
+            maps_t = _maps(model, images, target, name, opts, cache, recompute)
+            sens = results.cached(
+                f"max-sensitivity, {name}", partial(_max_sensitivity, model, images, target, name, radius,
+                                                    sens_samples, seed, maps_t, opts),
+                {"model": model, "images": images, "target": target, "options": dict(opts), "radius": radius,
+                 "n_samples": sens_samples, "seed": seed}, enabled=cache, recompute=recompute)
+            more, curves = scored(name, maps_t.numpy(), METHODS[name].signed)
+            out[name] = MethodScores(name, METHODS[name].title, maps_t.numpy(), {"max_sensitivity": sens, **more},
+                                     curves)
+        for name, maps in (reference_maps or {}).items():
+            maps = np.asarray(maps, dtype=np.float64)
+            more, curves = scored(name, maps, None)
+            out[name] = MethodScores(name, name, maps, {"max_sensitivity": np.full(len(maps), np.nan), **more},
+                                     curves)
+    return out
 
 
 SENSITIVITIES: tuple[str, ...] = ("max_sensitivity", "speckle_sensitivity", "gamma_sensitivity")  # keys of METRICS
@@ -172,14 +206,17 @@ def score_sensitivities(model: nn.Module, scenes: Any, targets: Any, methods: Se
                         polarization: str | Sequence[str] = "VV", n_samples: int = 10, radius: float = 0.02,
                         looks: float | None = None, seed: int = 0,
                         options: Mapping[str, dict[str, Any]] | None = None,
-                        progress: bool = True) -> dict[str, MethodScores]:
+                        progress: bool = True, cache: bool = False, recompute: bool = False,
+                        label: str = "sensitivities") -> dict[str, MethodScores]:
     """Robustness of every method three ways on the ``polarization`` channels of a dataset ``scenes``: per image,
     ``max_sensitivity`` (additive uniform noise of ``radius``), ``speckle_sensitivity`` (fresh speckle of the clean
     scene; only for generated scenes with ``.clean``, ``keep_clean=True``: real scenes have none, and the column is
     left out) and ``gamma_sensitivity`` (the image times L-look Gamma noise), each over ``n_samples`` perturbations
     (``looks`` defaults to the scenes' own). Every method is explained once and its maps reused by every column;
     ``options[method]`` go to ``explain``. Returns name -> :class:`MethodScores` (maps (N, H, W), scores (N,) each,
-    ``seconds`` spent), in the order of ``methods``.
+    ``seconds`` spent computing), in the order of ``methods``. ``cache`` and ``recompute`` as in
+    :func:`score_methods`: maps and each column are separate entries of the results cache (the maps and
+    Max-Sensitivity that lesson 08 computed for the same scenes and settings are loaded).
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -189,22 +226,28 @@ def score_sensitivities(model: nn.Module, scenes: Any, targets: Any, methods: Se
     device, _ = model_device(model)
     target = target_tensor(targets, len(x), num_classes(model, x[:1].to(device)), torch.device("cpu"))
     options = dict(options or {})
-    results: dict[str, MethodScores] = {}
-    for name in tqdm(list(methods), desc="sensitivities", disable=not progress):
-        start = time.perf_counter()
-        opts = options.get(name, {})
-        maps = explain(model, x, target, name, **opts)
-        common = dict(maps=maps, progress=False, **opts)
-        scores = {"max_sensitivity": metrics.max_sensitivity(model, x, target, name, radius, n_samples, seed=seed,
-                                                             **common)}
-        for noise in noises:
-            scores[f"{noise}_sensitivity"] = metrics.speckle_sensitivity(
-                model, scenes, target, name, n_samples, noise=noise, looks=looks, polarization=polarization,
-                seed=seed, **common)
-        results[name] = MethodScores(name, METHODS[name].title, maps.cpu().numpy(),
-                                     {k: v.numpy() for k, v in scores.items()},
-                                     seconds=time.perf_counter() - start)
-    return results
+    key = {"model": model, "images": x, "target": target, "radius": radius, "n_samples": n_samples, "seed": seed}
+    scene_key = {"looks": looks, "polarization": polarization, "clean": getattr(scenes, "clean", None),
+                 "scene_looks": getattr(scenes, "looks", None)}
+    out: dict[str, MethodScores] = {}
+    with results.collect(label, verbose=cache):
+        for name in tqdm(list(methods), desc="sensitivities", disable=not progress):
+            opts = options.get(name, {})
+            with results.collect(name, verbose=False) as spent:
+                maps = _maps(model, x, target, name, opts, cache, recompute)
+                scores = {"max_sensitivity": results.cached(
+                    f"max-sensitivity, {name}", partial(_max_sensitivity, model, x, target, name, radius, n_samples,
+                                                        seed, maps, opts),
+                    {**key, "options": dict(opts)}, enabled=cache, recompute=recompute)}
+                for noise in noises:
+                    scores[f"{noise}_sensitivity"] = results.cached(
+                        f"{noise}-sensitivity, {name}", partial(
+                            _numpy, metrics.speckle_sensitivity, model, scenes, target, name, n_samples, noise=noise,
+                            looks=looks, polarization=polarization, seed=seed, maps=maps, progress=False, **opts),
+                        {**key, **scene_key, "options": dict(opts)}, enabled=cache, recompute=recompute)
+            out[name] = MethodScores(name, METHODS[name].title, maps.numpy(), scores,
+                                     seconds=sum(e.seconds for e in spent))
+    return out
 
 
 def format_table(results: Mapping[str, MethodScores], columns: Sequence[str],

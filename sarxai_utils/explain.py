@@ -51,6 +51,8 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 from tqdm.auto import tqdm
 
+from . import results
+
 IG_STEPS: int = 200  # default n_steps: completeness error <= 2 % on every trained laptop model (see lesson 04)
 IG_INTERNAL_BATCH: int = 64  # default images per forward/backward inside Integrated Gradients (bounds memory)
 BLACK: float = -1.0  # zero intensity (below the dB window) in the models' input space
@@ -694,6 +696,21 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
     finally:
         for module, training in modes:
             module.training = training
+
+
+def explain_cached(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int] | torch.Tensor, method: str,
+                   *, recompute: bool = False, enabled: bool = True, **options: Any) -> torch.Tensor:
+    """:func:`explain` through the results cache (:mod:`.results`): the maps, on the CPU, are computed once for a
+    model, images, targets, method and options and loaded after that, in this lesson and in the next ones
+    (``batch_size`` and ``progress`` do not change a map and are not part of the key)."""
+    n = 1 if images.dim() == 3 else len(images)
+    target = torch.as_tensor(targets).detach().cpu().to(torch.int64).reshape(-1)
+    if target.numel() == 1:
+        target = target.expand(n).contiguous()
+    key = {"model": model, "images": images, "target": target, "method": method,
+           "options": {k: v for k, v in options.items() if k not in ("batch_size", "progress")}}
+    return results.cached(f"maps, {method}", lambda: explain(model, images, targets, method, **options).cpu(), key,
+                          recompute=recompute, enabled=enabled)
 
 
 def to_numpy_maps(attr: torch.Tensor) -> np.ndarray:

@@ -87,3 +87,73 @@ def test_score_methods_bad_input(setup):
         evaluation.score_methods(model, x, [1, 2], masks, ["saliency"], progress=False)
     with pytest.raises(ValueError, match="columns"):
         evaluation.format_table({}, ["accuracy"])
+
+
+def _flags(entries):
+    return {e.name: e.loaded for e in entries}
+
+
+def test_score_methods_cache_loads_the_same_scores_and_recomputes_only_what_a_setting_changes(setup, tmp_path,
+                                                                                             monkeypatch, capsys):
+    from sarxai_utils import results
+
+    monkeypatch.setenv("SARXAI_DATA", str(tmp_path))
+    model, x, y, masks = setup
+    refs = {"random map": np.random.default_rng(0).random((4, 32, 32))}
+    args = dict(sens_samples=2, steps=4, progress=False, cache=True, label="demo")
+    first = evaluation.score_methods(model, x, y, masks, ["saliency", "grad_cam"], refs, **args)
+    assert capsys.readouterr().out.startswith("demo: 7 of 7 parts computed")
+    with results.collect("again", verbose=False) as entries:
+        again = evaluation.score_methods(model, x, y, masks, ["saliency", "grad_cam"], refs, **args)
+    assert all(e.loaded for e in entries) and len(entries) == 7
+    for name in first:
+        np.testing.assert_array_equal(again[name].maps, first[name].maps)
+        for metric, values in first[name].scores.items():
+            np.testing.assert_array_equal(again[name].scores[metric], values, err_msg=f"{name} {metric}")
+    with results.collect("radius", verbose=False) as entries:  # the radius changes Max-Sensitivity only
+        evaluation.score_methods(model, x, y, masks, ["saliency", "grad_cam"], refs, radius=0.05, **args)
+    assert {n for n, loaded in _flags(entries).items() if not loaded} == {"max-sensitivity, saliency",
+                                                                          "max-sensitivity, grad_cam"}
+    with results.collect("steps", verbose=False) as entries:  # the deletion steps change the map scores only
+        evaluation.score_methods(model, x, y, masks, ["saliency"], refs, **{**args, "steps": 5})
+    assert {n for n, loaded in _flags(entries).items() if not loaded} == {"map scores, saliency",
+                                                                          "map scores, random map"}
+    with results.collect("recompute", verbose=False) as entries:
+        evaluation.score_methods(model, x, y, masks, ["saliency"], recompute=True, **args)
+    assert not any(e.loaded for e in entries)
+    other = model.__class__(1, 10).eval()  # other weights: everything is computed again
+    with results.collect("model", verbose=False) as entries:
+        evaluation.score_methods(other, x, y, masks, ["saliency"], **args)
+    assert not any(e.loaded for e in entries)
+
+
+def test_score_sensitivities_loads_the_maps_and_max_sensitivity_of_score_methods(setup, tmp_path, monkeypatch):
+    from sarxai_utils import results
+
+    monkeypatch.setenv("SARXAI_DATA", str(tmp_path))
+    model, x, y, masks = setup
+
+    class Scenes:  # the scenes as lesson 12 passes them: images in dB space with clean versions
+        def __init__(self):
+            rng = np.random.default_rng(1)
+            self.clean = rng.gamma(4.0, 0.05, (4, 1, 32, 32)).astype(np.float32)
+            self.images = self.clean * rng.gamma(4.4, 1 / 4.4, self.clean.shape).astype(np.float32)
+            self.polarizations = ("VV",)
+            self.looks = 4.4
+
+    scenes = Scenes()
+    from sarxai_utils.datasets import model_input
+
+    xs = model_input(scenes, "VV")
+    evaluation.score_methods(model, xs, y, None, ["saliency"], sens_samples=2, steps=4, progress=False, cache=True)
+    with results.collect("sens", verbose=False) as entries:
+        sens = evaluation.score_sensitivities(model, scenes, y, ["saliency"], "VV", 2, progress=False, cache=True)
+    assert _flags(entries) == {"maps, saliency": True, "max-sensitivity, saliency": True,
+                               "speckle-sensitivity, saliency": False, "gamma-sensitivity, saliency": False}
+    plain = evaluation.score_sensitivities(model, scenes, y, ["saliency"], "VV", 2, progress=False)
+    for metric, values in plain["saliency"].scores.items():
+        np.testing.assert_allclose(sens["saliency"].scores[metric], values, rtol=1e-6, err_msg=metric)
+    assert sens["saliency"].seconds > 0
+    for result in (sens, plain):  # NumPy arrays, as MethodScores.mean and the tables expect
+        assert all(isinstance(v, np.ndarray) for v in result["saliency"].scores.values())
+        assert np.isfinite(result["saliency"].mean("gamma_sensitivity"))
