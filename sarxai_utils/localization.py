@@ -239,27 +239,31 @@ def box_iou(a: Any, b: Any) -> float | np.ndarray:
     return float(iou[0]) if scalar else iou
 
 
+def box_iou_tables(cams: Any, boxes: Any, thresholds: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Both IoU tables of :func:`box_ious` from one connected-component labelling per map: (N, T) IoU of the largest
+    component's box and (N, T) best IoU over every component's box (multi-contour), in [0, 1]."""
+    c, b = _cams_and_boxes(cams, boxes)
+    t = _thresholds(thresholds)
+    single = np.zeros((len(c), len(t)), dtype=np.float64)
+    multi = np.zeros_like(single)
+    for i in range(len(c)):  # connected components need a loop over images; thresholds are labelled at once
+        parts = _components(c[i], t)
+        if not len(parts.size):
+            continue
+        single[i] = box_iou(_largest(parts, len(t)), b[i])
+        np.maximum.at(multi[i], parts.level, box_iou(parts.boxes, b[i]))
+    return single, multi
+
+
 def box_ious(cams: Any, boxes: Any, thresholds: Any, multi_contour: bool = False) -> np.ndarray:
     """IoU of each map's estimated box with its ground-truth box at every threshold: (N, T) floats in [0, 1].
 
     ``cams`` (N, H, W), ``boxes`` (N, 4) inclusive ground truth, ``thresholds`` (T,) in [0, 1]; with
     ``multi_contour`` the best IoU over the components' boxes. The basis of every score below.
     """
-    c, b = _cams_and_boxes(cams, boxes)
-    t = _thresholds(thresholds)
     if not isinstance(multi_contour, bool):
         raise ValueError(f"multi_contour must be True or False, got {multi_contour!r}")
-    out = np.zeros((len(c), len(t)), dtype=np.float64)
-    for i in range(len(c)):  # connected components need a loop over images; thresholds are labelled at once
-        parts = _components(c[i], t)
-        if not len(parts.size):
-            continue
-        if multi_contour:
-            ious = box_iou(parts.boxes, b[i])
-            np.maximum.at(out[i], parts.level, ious)
-        else:
-            out[i] = box_iou(_largest(parts, len(t)), b[i])
-    return out
+    return box_iou_tables(cams, boxes, thresholds)[int(multi_contour)]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -334,6 +338,11 @@ def top1_loc(cams: Any, boxes: Any, predictions: Any, labels: Any, threshold: fl
     ``labels`` AND whose box (from the ground-truth class's map) has IoU >= ``iou`` at ``threshold``."""
     level = _iou_level(iou)
     ious = box_ious(cams, boxes, [_threshold(threshold)], multi_contour)[:, 0]
+    return _top1(ious, level, predictions, labels)
+
+
+def _top1(ious: np.ndarray, level: float, predictions: Any, labels: Any) -> float:
+    """The share of (N,) ``ious`` >= ``level`` whose (N,) integer ``predictions`` equal their ``labels``."""
     p, y = _array(predictions, "predictions"), _array(labels, "labels")
     for name, v in (("predictions", p), ("labels", y)):
         if v.shape != (len(ious),):
@@ -361,6 +370,41 @@ def mask_iou(cams: Any, masks: Any, threshold: float) -> np.ndarray:
     inter = (kept & m).sum(axis=(1, 2))
     union = (kept | m).sum(axis=(1, 2))
     return inter / union
+
+
+@dataclass(frozen=True)
+class WSOLScores:
+    """Every WSOL score of one set of maps (lesson 10's table row), from one labelling per map."""
+
+    best: BoxAccuracy  # MaxBoxAcc at the IoU level, with its threshold tau* and accuracy curve
+    v2: BoxAccuracyV2  # MaxBoxAccV2 (multi-contour, IoU 0.3 / 0.5 / 0.7)
+    ious: np.ndarray  # (N,) IoU of each map's box at tau*
+    top1: float  # Top-1 Loc at tau* (NaN without predictions and labels)
+    mask_iou: float  # mean mask IoU at tau* (NaN without masks)
+
+
+def score_maps(cams: Any, boxes: Any, thresholds: Any = CHOE_THRESHOLDS, iou: float = 0.5,
+               ious: tuple[float, ...] = V2_IOUS, predictions: Any = None, labels: Any = None,
+               masks: Any = None) -> WSOLScores:
+    """MaxBoxAcc at ``iou`` (its threshold tau* and curve), MaxBoxAccV2 over ``ious``, each map's box IoU at tau*,
+    Top-1 Loc at tau* (with (N,) ``predictions`` and ``labels``) and the mean mask IoU at tau* (with boolean
+    (N, H, W) ``masks``) of (N, H, W) ``cams`` against (N, 4) boxes: the same numbers as the single functions,
+    with the connected components of every map and threshold labelled once."""
+    level = _iou_level(iou)
+    levels = tuple(_iou_level(v) for v in ious)
+    if not levels:
+        raise ValueError("ious must name at least one IoU level")
+    if (predictions is None) != (labels is None):
+        raise ValueError("give both predictions and labels (for Top-1 Loc) or neither")
+    t = _thresholds(thresholds)
+    single, multi = box_iou_tables(cams, boxes, t)
+    best = _best((single >= level).mean(axis=0), t, level, False)
+    per_level = tuple(_best((multi >= v).mean(axis=0), t, v, True) for v in levels)
+    at_best = single[:, int(np.flatnonzero(t == best.threshold)[0])]
+    top1 = np.nan if predictions is None else _top1(at_best, level, predictions, labels)
+    overlap = np.nan if masks is None else float(mask_iou(cams, masks, best.threshold).mean())
+    return WSOLScores(best, BoxAccuracyV2(float(np.mean([p.accuracy for p in per_level])), per_level), at_best,
+                      top1, overlap)
 
 
 def image_alone(images: Any, q: int | None = None, blur_sigma: float | None = None) -> np.ndarray:

@@ -351,3 +351,45 @@ def test_paired_bootstrap():
         localization.paired_bootstrap(a, b, n_boot=0)
     with pytest.raises(ValueError, match="level"):
         localization.paired_bootstrap(a, b, level=1.5)
+
+
+def test_score_maps_equals_the_single_functions_from_one_labelling(monkeypatch):
+    rng = np.random.default_rng(3)
+    from scipy import ndimage
+
+    cams = ndimage.gaussian_filter(rng.random((12, 32, 32)), (0, 2, 2))
+    cams[3] = 0.0  # a constant map: empty boxes
+    boxes = np.array([[4 + k, 5, 20 + k, 25] for k in range(12)])
+    masks = np.zeros((12, 32, 32), bool)
+    masks[:, 6:20, 6:22] = True
+    predictions, labels = rng.integers(0, 3, 12), rng.integers(0, 3, 12)
+    thresholds = np.round(np.arange(0, 1, 0.05), 2)
+    calls = []
+    real = localization._components
+    monkeypatch.setattr(localization, "_components", lambda c, t: calls.append(len(t)) or real(c, t))
+    got = localization.score_maps(cams, boxes, thresholds, 0.5, predictions=predictions, labels=labels, masks=masks)
+    assert calls == [len(thresholds)] * 12  # one labelling per map, every threshold at once
+    best = localization.max_box_acc(cams, boxes, thresholds, iou=0.5)
+    v2 = localization.max_box_acc_v2(cams, boxes, thresholds)
+    assert (got.best.accuracy, got.best.threshold) == (best.accuracy, best.threshold)
+    np.testing.assert_array_equal(got.best.curve, best.curve)
+    assert got.v2.accuracy == v2.accuracy
+    for a, b in zip(got.v2.levels, v2.levels, strict=True):
+        np.testing.assert_array_equal(a.curve, b.curve)
+    np.testing.assert_array_equal(got.ious, localization.box_ious(cams, boxes, [best.threshold])[:, 0])
+    assert got.top1 == localization.top1_loc(cams, boxes, predictions, labels, best.threshold, 0.5)
+    assert got.mask_iou == localization.mask_iou(cams, masks, best.threshold).mean()
+    bare = localization.score_maps(cams, boxes, thresholds)
+    assert np.isnan(bare.top1) and np.isnan(bare.mask_iou) and bare.best.accuracy == got.best.accuracy
+
+
+def test_score_maps_bad_input():
+    cams, boxes = np.random.default_rng(0).random((2, 8, 8)), np.array([[0, 0, 3, 3], [1, 1, 4, 4]])
+    with pytest.raises(ValueError, match="both predictions and labels"):
+        localization.score_maps(cams, boxes, predictions=np.array([0, 1]))
+    with pytest.raises(ValueError, match="predictions must have shape"):
+        localization.score_maps(cams, boxes, predictions=np.array([0]), labels=np.array([0]))
+    with pytest.raises(ValueError, match="ious must name"):
+        localization.score_maps(cams, boxes, ious=())
+    with pytest.raises(ValueError, match="boxes must have shape"):
+        localization.score_maps(cams, boxes[:1])
