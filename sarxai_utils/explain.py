@@ -306,7 +306,7 @@ def _check_relu_uses(model: nn.Module, prepared: nn.Module, sample: torch.Tensor
                 calls[name] = calls.get(name, 0) + 1
             handles.append(module.register_forward_hook(count))
     try:
-        with torch.no_grad():
+        with torch.inference_mode():
             prepared(sample)
     finally:
         for handle in handles:
@@ -500,7 +500,7 @@ def num_classes(model: nn.Module, sample: torch.Tensor) -> int:
     fc = getattr(model, "fc", None)
     if isinstance(fc, nn.Linear):
         return fc.out_features
-    with torch.no_grad():
+    with torch.inference_mode():
         out = model(sample)
     if out.dim() != 2:
         raise ValueError(f"the model must return (B, classes) scores, got shape {tuple(out.shape)}")

@@ -182,7 +182,7 @@ def completeness(model: nn.Module, images: torch.Tensor, targets: Any, maps: tor
     x = images.detach().to(param.device if param is not None else images.device)  # a parameterless model: as given
     rows = torch.arange(len(x), device=x.device)
     target = target_tensor(targets, len(x), num_classes(model, x[:1]), x.device)
-    with torch.no_grad():
+    with torch.inference_mode():  # forward passes only
         gap = (model(x)[rows, target] - model(reference_images(baseline, x))[rows, target]).double().cpu().numpy()
     total = a.sum(axis=(1, 2))
     error = np.abs(total - gap)

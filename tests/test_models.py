@@ -189,3 +189,26 @@ def test_load_or_train_on_opensarurban_proportions(tiny):
         models.load_or_train(tiny, "targets", "HH", device="cpu", progress=False, proportions="opensarurban")
     with pytest.raises(ValueError, match="proportions"):
         models.load_or_train(tiny, "urban", "VV", device="cpu", progress=False, proportions="natural")
+
+
+def test_loaded_models_are_channels_last_and_explain_like_the_contiguous_model(tmp_path):
+    """for_inference only changes the memory layout: every method's maps match the plain model's."""
+    from sarxai_utils.explain import METHODS, explain
+
+    torch.manual_seed(0)
+    plain = models.build_model("resnet10_slim", 2, 10).eval()
+    meta = dict(arch="resnet10_slim", in_channels=2, classes=[str(k) for k in range(10)], polarization="both",
+                dataset="urban", input_size=32)
+    path = models.save_checkpoint(tmp_path / "m.pt", plain, meta)
+    loaded, _ = models.load_checkpoint(path)
+    assert not loaded.training
+    assert loaded.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.rand(3, 2, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    y = torch.tensor([0, 4, 9])
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(x), plain(x), rtol=1e-5, atol=1e-5)
+    for method in METHODS:
+        options = {"n_steps": 8} if method == "integrated_gradients" else {}
+        ours, theirs = explain(loaded, x, y, method, **options), explain(plain, x, y, method, **options)
+        scale = float(theirs.abs().max()) or 1.0
+        assert float((ours - theirs).abs().max()) <= 1e-4 * scale, method
