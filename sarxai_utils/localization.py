@@ -20,6 +20,10 @@ GT-known Loc is that share at one threshold; Top-1 Loc also needs the correct cl
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,20 +243,59 @@ def box_iou(a: Any, b: Any) -> float | np.ndarray:
     return float(iou[0]) if scalar else iou
 
 
-def box_iou_tables(cams: Any, boxes: Any, thresholds: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Both IoU tables of :func:`box_ious` from one connected-component labelling per map: (N, T) IoU of the largest
-    component's box and (N, T) best IoU over every component's box (multi-contour), in [0, 1]."""
-    c, b = _cams_and_boxes(cams, boxes)
-    t = _thresholds(thresholds)
-    single = np.zeros((len(c), len(t)), dtype=np.float64)
+PARALLEL_MIN_MAPS: int = 64  # below this many maps one process is faster than starting worker processes
+_SHARED: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (cams, boxes, thresholds) for forked workers
+
+
+def _table_rows(cams: np.ndarray, boxes: np.ndarray, thresholds: np.ndarray, rows: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The single- and multi-contour IoU tables of the maps ``rows``: two (len(rows), T) arrays."""
+    single = np.zeros((len(rows), len(thresholds)), dtype=np.float64)
     multi = np.zeros_like(single)
-    for i in range(len(c)):  # connected components need a loop over images; thresholds are labelled at once
-        parts = _components(c[i], t)
+    for k, i in enumerate(rows):  # connected components need a loop over images; thresholds are labelled at once
+        parts = _components(cams[i], thresholds)
         if not len(parts.size):
             continue
-        single[i] = box_iou(_largest(parts, len(t)), b[i])
-        np.maximum.at(multi[i], parts.level, box_iou(parts.boxes, b[i]))
+        single[k] = box_iou(_largest(parts, len(thresholds)), boxes[i])
+        np.maximum.at(multi[k], parts.level, box_iou(parts.boxes, boxes[i]))
     return single, multi
+
+
+def _shared_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_table_rows` in a forked worker, on the arrays the parent left in ``_SHARED`` (nothing is pickled)."""
+    assert _SHARED is not None, "worker started without shared arrays"
+    return _table_rows(*_SHARED, rows)
+
+
+def default_workers(n_maps: int) -> int:
+    """Worker processes for labelling ``n_maps`` maps: every core this process may use on Linux (where workers are
+    forked cheaply, as torch's DataLoader does) for at least PARALLEL_MIN_MAPS maps, else 1."""
+    if n_maps < PARALLEL_MIN_MAPS or not sys.platform.startswith("linux"):
+        return 1
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def box_iou_tables(cams: Any, boxes: Any, thresholds: Any, workers: int | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Both IoU tables of :func:`box_ious` from one connected-component labelling per map: (N, T) IoU of the largest
+    component's box and (N, T) best IoU over every component's box (multi-contour), in [0, 1]. The maps are split
+    over ``workers`` processes (default :func:`default_workers`); the tables do not depend on it."""
+    global _SHARED
+    c, b = _cams_and_boxes(cams, boxes)
+    t = _thresholds(thresholds)
+    workers = default_workers(len(c)) if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
+        raise ValueError(f"workers must be a positive integer or None, got {workers!r}")
+    if workers == 1:
+        return _table_rows(c, b, t, np.arange(len(c)))
+    chunks = [rows for rows in np.array_split(np.arange(len(c)), 4 * workers) if len(rows)]
+    _SHARED = (c, b, t)
+    try:
+        with ProcessPoolExecutor(int(workers), mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = list(pool.map(_shared_rows, chunks))
+    finally:
+        _SHARED = None
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def box_ious(cams: Any, boxes: Any, thresholds: Any, multi_contour: bool = False) -> np.ndarray:

@@ -393,3 +393,20 @@ def test_score_maps_bad_input():
         localization.score_maps(cams, boxes, ious=())
     with pytest.raises(ValueError, match="boxes must have shape"):
         localization.score_maps(cams, boxes[:1])
+
+
+def test_box_iou_tables_in_worker_processes_equal_one_process():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(5)
+    cams = ndimage.gaussian_filter(rng.random((70, 24, 24)), (0, 1.5, 1.5))
+    boxes = np.array([[2, 3, 12 + k % 10, 15] for k in range(70)])
+    one = localization.box_iou_tables(cams, boxes, localization.CHOE_THRESHOLDS, workers=1)
+    two = localization.box_iou_tables(cams, boxes, localization.CHOE_THRESHOLDS, workers=2)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(one[0], localization.box_ious(cams, boxes, localization.CHOE_THRESHOLDS))
+    assert localization.default_workers(localization.PARALLEL_MIN_MAPS - 1) == 1
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="workers must be a positive integer"):
+            localization.box_iou_tables(cams, boxes, [0.5], workers=bad)
