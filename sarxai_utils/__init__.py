@@ -9,9 +9,9 @@ checkpoints, ``load_or_train``), ``training`` (the training loop and evaluation)
 attribution methods and the CAM family behind one call), ``cam`` (MS-CAM, Self-Matching CAM and the torchcam CAM
 baselines), ``localization`` (weakly-supervised object localization: boxes from maps, MaxBoxAcc), ``metrics``
 (judging explanations: robustness, complexity, ground truth, faithfulness), ``evaluation`` (every metric for many
-methods at once, and its tables), ``papers`` (the published numbers), ``viz`` (figures and attribution heatmaps),
-``widgets`` (the interactive explorer), ``smoothing`` (SmoothGrad variants), ``course`` (runs the notebooks) and
-``errors``.
+methods at once, and its tables), ``results`` (expensive results cached on disk like checkpoints), ``papers`` (the
+published numbers), ``viz`` (figures and attribution heatmaps), ``widgets`` (the interactive explorer),
+``smoothing`` (SmoothGrad variants), ``course`` (runs the notebooks) and ``errors``.
 """
 
 __version__ = "0.1.0"

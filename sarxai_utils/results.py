@@ -58,7 +58,7 @@ class Entry:
         when = dt.datetime.fromisoformat(self.created).strftime("%Y-%m-%d %H:%M")
         if self.loaded:
             return (f"{self.name}: loaded from the results cache (computed {when} in {self.seconds:.0f} s); "
-                    "pass recompute=True to compute it again")
+                    "recompute=True computes it again")
         return f"{self.name}: computed in {self.seconds:.0f} s" + (" and cached" if self.path is not None else "")
 
 
@@ -228,9 +228,8 @@ def summary(what: str, entries: Sequence[Entry]) -> str:
         parts.append(f"{len(fresh)} of {len(entries)} parts computed in {sum(e.seconds for e in fresh):.0f} s")
     if loaded:
         first = min(dt.datetime.fromisoformat(e.created) for e in loaded).strftime("%Y-%m-%d %H:%M")
-        parts.append(f"{len(loaded)} of {len(entries)} loaded from the results cache (computed from {first}, "
-                     f"{sum(e.seconds for e in loaded):.0f} s of computing then); pass recompute=True to compute "
-                     "them again")
+        parts.append(f"{len(loaded)} of {len(entries)} loaded from the results cache (computed {first}, "
+                     f"{sum(e.seconds for e in loaded):.0f} s of computing); recompute=True computes them again")
     return f"{what}: " + "; ".join(parts) if parts else f"{what}: nothing to compute"
 
 
