@@ -3,8 +3,9 @@
 Runs every lesson twice through papermill in one profile (default ``laptop``) with a fresh data directory: first
 from scratch (data generated, models trained, results computed), then again, as a learner who opens a lesson after
 the teacher's ``make course`` (checkpoints and the results cache are loaded). Records the time of every lesson and
-every cell, names the slowest cells, and marks the cells that train a model (they call ``load_or_train`` or
-``training.train``; on the second run they only load it). Writes everything to a JSON file; ``--readme`` then
+every cell (named by its section heading), names the slowest cells, and marks the cells that may train a model
+(they call ``load_or_train`` or ``training.train``: they train on the first run where no checkpoint exists, and only
+load it otherwise). Writes everything to a JSON file; ``--readme`` then
 rewrites the timing table of the README from that file (between the ``course-time`` markers), so the README's
 numbers are measured, not typed. Run on an otherwise idle machine:
 ``.venv/bin/python benchmarks/course_time.py [--profile laptop] [--only 08 10] [--json FILE] [--readme]``
@@ -40,14 +41,18 @@ def cell_times(executed: Path) -> list[dict]:
     """Every code cell of an executed notebook: its index, seconds (papermill's record), whether it trains a model,
     and its first line."""
     nb = json.loads(executed.read_text())
-    cells = []
+    cells, section = [], "set-up"
     for index, cell in enumerate(nb["cells"]):
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            headings = [line.lstrip("#").strip() for line in source.splitlines() if line.startswith("## ")]
+            section = headings[-1] if headings else section
+            continue
         if cell["cell_type"] != "code":
             continue
-        source = "".join(cell["source"])
         seconds = (cell.get("metadata", {}).get("papermill", {}) or {}).get("duration") or 0.0
         cells.append({"index": index, "seconds": round(float(seconds), 2), "training": bool(TRAINING.search(source)),
-                      "first_line": source.strip().splitlines()[0][:80] if source.strip() else ""})
+                      "section": section, "first_line": source.strip().splitlines()[0][:80] if source.strip() else ""})
     return cells
 
 
@@ -95,19 +100,22 @@ def table(report: dict) -> str:
     s = report["summary"]
     lines = [f"Measured by `benchmarks/course_time.py` on {report['date']} ({report['machine']}), profile "
              f"`{report['profile']}`, from a fresh data directory: the whole course took "
-             f"{s['scratch_total_s'] / 60:.1f} minutes from scratch, {s['training_s'] / 60:.1f} of them training, and "
+             f"{s['scratch_total_s'] / 60:.1f} minutes from scratch ({s['training_s'] / 60:.1f} of them in cells that "
+             "train or load models), and "
              f"{s['cached_total_s'] / 60:.1f} minutes when run again (models and results loaded from `data/`).", "",
-             "| lesson | from scratch (s) | run again (s) | slowest cell from scratch (s) |", "|---|---:|---:|---|"]
+             "| lesson | from scratch (s) | run again (s) | slowest cell from scratch (s: section) |",
+             "|---|---:|---:|---|"]
     for lesson, r in report["scratch"].items():
         again = report["cached"].get(lesson, {}).get("seconds", float("nan"))
         top = max(r["cells"], key=lambda c: c["seconds"]) if r["cells"] else None
-        name = f"{top['seconds']:.0f}: `{top['first_line'].replace('|', '/')}`" + (" (training)" if top["training"]
-                                                                                    else "") if top else ""
+        name = (f"{top['seconds']:.0f}: {top['section'].replace('|', '/')}"
+                + (" (loads or trains models)" if top["training"] else "")) if top else ""
         lines.append(f"| {lesson} | {r['seconds']:.0f} | {again:.0f} | {name} |")
     worst = s["slowest_cell_outside_training"]
     if worst:
-        lines += ["", f"Slowest cell outside training: lesson {worst['lesson'][:2]}, {worst['seconds']:.0f} s "
-                      f"(`{worst['first_line'].replace('|', '/')}`)."]
+        lines += ["", f"Slowest cell that trains no model: lesson {worst['lesson'][:2]}, {worst['seconds']:.0f} s "
+                      f"({worst['section']}); slowest re-run: lesson {s['slowest_rerun']['lesson'][:2]}, "
+                      f"{s['slowest_rerun']['seconds']:.0f} s."]
     return "\n".join(lines)
 
 

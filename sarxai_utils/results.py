@@ -57,9 +57,14 @@ class Entry:
         """One line for the learner: loaded (computed when, in how long) or computed now."""
         when = dt.datetime.fromisoformat(self.created).strftime("%Y-%m-%d %H:%M")
         if self.loaded:
-            return (f"{self.name}: loaded from the results cache (computed {when} in {self.seconds:.0f} s); "
-                    "recompute=True computes it again")
-        return f"{self.name}: computed in {self.seconds:.0f} s" + (" and cached" if self.path is not None else "")
+            return (f"{self.name}: loaded from the results cache (computed {when} in {_seconds(self.seconds)}); "
+                    "RECOMPUTE = True computes it again")
+        return f"{self.name}: computed in {_seconds(self.seconds)}" + (" and cached" if self.path is not None else "")
+
+
+def _seconds(value: float) -> str:
+    """A duration for a learner: whole seconds, or "<1 s"."""
+    return "<1 s" if value < 0.5 else f"{value:.0f} s"
 
 
 LAST: list[Entry] = []  # every entry of this session, in order (lessons and tests read it)
@@ -220,16 +225,19 @@ def cached(name: str, compute: Callable[[], T], key: Mapping[str, Any], code: Se
 
 
 def summary(what: str, entries: Sequence[Entry]) -> str:
-    """One line on many entries: how many were loaded (computed when, in how many seconds) and how many computed."""
+    """One line on many entries: how many results were computed now and how many were loaded (computed when, in how
+    many seconds then)."""
     loaded = [e for e in entries if e.loaded]
     fresh = [e for e in entries if not e.loaded]
     parts = []
     if fresh:
-        parts.append(f"{len(fresh)} of {len(entries)} parts computed in {sum(e.seconds for e in fresh):.0f} s")
+        parts.append(f"{len(fresh)} of {len(entries)} results computed in {_seconds(sum(e.seconds for e in fresh))}")
     if loaded:
-        first = min(dt.datetime.fromisoformat(e.created) for e in loaded).strftime("%Y-%m-%d %H:%M")
-        parts.append(f"{len(loaded)} of {len(entries)} loaded from the results cache (computed {first}, "
-                     f"{sum(e.seconds for e in loaded):.0f} s of computing); recompute=True computes them again")
+        times = sorted(dt.datetime.fromisoformat(e.created) for e in loaded)
+        first, last = times[0].strftime("%Y-%m-%d %H:%M"), times[-1].strftime("%Y-%m-%d %H:%M")
+        span = first if first == last else f"{first} to {last[-5:] if last[:10] == first[:10] else last}"
+        parts.append(f"{len(loaded)} of {len(entries)} loaded from the results cache (computed {span}, "
+                     f"{_seconds(sum(e.seconds for e in loaded))} of computing); RECOMPUTE = True computes them again")
     return f"{what}: " + "; ".join(parts) if parts else f"{what}: nothing to compute"
 
 

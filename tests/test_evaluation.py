@@ -102,7 +102,7 @@ def test_score_methods_cache_loads_the_same_scores_and_recomputes_only_what_a_se
     refs = {"random map": np.random.default_rng(0).random((4, 32, 32))}
     args = dict(sens_samples=2, steps=4, progress=False, cache=True, label="demo")
     first = evaluation.score_methods(model, x, y, masks, ["saliency", "grad_cam"], refs, **args)
-    assert capsys.readouterr().out.startswith("demo: 7 of 7 parts computed")
+    assert capsys.readouterr().out.startswith("demo: 7 of 7 results computed")
     with results.collect("again", verbose=False) as entries:
         again = evaluation.score_methods(model, x, y, masks, ["saliency", "grad_cam"], refs, **args)
     assert all(e.loaded for e in entries) and len(entries) == 7
@@ -157,3 +157,24 @@ def test_score_sensitivities_loads_the_maps_and_max_sensitivity_of_score_methods
     for result in (sens, plain):  # NumPy arrays, as MethodScores.mean and the tables expect
         assert all(isinstance(v, np.ndarray) for v in result["saliency"].scores.values())
         assert np.isfinite(result["saliency"].mean("gamma_sensitivity"))
+
+
+def test_explain_cached_equals_explain_and_keys_on_what_changes_a_map(setup, tmp_path, monkeypatch):
+    from sarxai_utils import results
+    from sarxai_utils.explain import explain_cached
+
+    monkeypatch.setenv("SARXAI_DATA", str(tmp_path))
+    model, x, y, _ = setup
+    first = explain_cached(model, x, y, "grad_cam")
+    torch.testing.assert_close(first, explain(model, x, y, "grad_cam"))
+    assert not results.LAST[-1].loaded
+    again = explain_cached(model, x, y.tolist(), "grad_cam", batch_size=2, progress=False)  # same map, same key
+    assert results.LAST[-1].loaded and torch.equal(again, first)
+    explain_cached(model, x, 3, "grad_cam")  # one class for every image: another target
+    assert not results.LAST[-1].loaded
+    explain_cached(model, x, y, "grad_cam", layer="layer3")  # an option that changes the map
+    assert not results.LAST[-1].loaded
+    explain_cached(model, x, y, "grad_cam", recompute=True)
+    assert not results.LAST[-1].loaded
+    explain_cached(model, x, y, "grad_cam", enabled=False)
+    assert results.LAST[-1].path is None

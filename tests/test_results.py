@@ -49,7 +49,7 @@ def test_hit_returns_the_stored_value_without_computing(tmp_path: Path, capsys) 
     np.testing.assert_array_equal(second["maps"], first["maps"])
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("demo: computed in") and out[0].endswith("and cached")
-    assert out[1].startswith("demo: loaded from the results cache (computed ") and "recompute=True" in out[1]
+    assert out[1].startswith("demo: loaded from the results cache (computed ") and "RECOMPUTE = True" in out[1]
     assert results.LAST[-1].loaded and not results.LAST[-2].loaded
     assert len(list(tmp_path.glob("*.pkl"))) == 1
 
