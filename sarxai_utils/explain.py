@@ -698,17 +698,26 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
             module.training = training
 
 
+EXPLAIN_KEYWORDS: tuple[str, ...] = ("batch_size", "progress", "reduce", "noise_tunnel")  # explain's own keywords
+SPEED_ONLY: tuple[str, ...] = ("internal_batch_size", "perturbations_per_eval")  # settings that change no map
+
+
 def explain_cached(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int] | torch.Tensor, method: str,
                    *, recompute: bool = False, enabled: bool = True, **options: Any) -> torch.Tensor:
     """:func:`explain` through the results cache (:mod:`.results`): the maps, on the CPU, are computed once for a
-    model, images, targets, method and options and loaded after that, in this lesson and in the next ones
-    (``batch_size`` and ``progress`` do not change a map and are not part of the key)."""
-    n = 1 if images.dim() == 3 else len(images)
+    model, images, targets, method and settings and loaded after that, in this lesson and in the next ones. The key
+    holds the settings with their defaults filled in (``n_steps=200`` is the default call), without those that only
+    change the speed (:data:`SPEED_ONLY`)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; known methods: {list(METHODS)}")
+    batch = images if images.dim() == 4 else images[None]
     target = torch.as_tensor(targets).detach().cpu().to(torch.int64).reshape(-1)
     if target.numel() == 1:
-        target = target.expand(n).contiguous()
-    key = {"model": model, "images": images, "target": target, "method": method,
-           "options": {k: v for k, v in options.items() if k not in ("batch_size", "progress")}}
+        target = target.expand(len(batch)).contiguous()
+    given = {k: v for k, v in options.items() if k not in EXPLAIN_KEYWORDS}
+    settings = {k: v for k, v in _settings(method, given, model, batch).items() if k not in SPEED_ONLY}
+    key = {"model": model, "images": batch, "target": target, "method": method, "settings": settings,
+           "reduce": options.get("reduce", "sum"), "noise_tunnel": options.get("noise_tunnel")}
     return results.cached(f"maps, {method}", lambda: explain(model, images, targets, method, **options).cpu(), key,
                           recompute=recompute, enabled=enabled)
 

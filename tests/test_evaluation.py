@@ -174,6 +174,15 @@ def test_explain_cached_equals_explain_and_keys_on_what_changes_a_map(setup, tmp
     assert not results.LAST[-1].loaded
     explain_cached(model, x, y, "grad_cam", layer="layer3")  # an option that changes the map
     assert not results.LAST[-1].loaded
+    explain_cached(model, x, y, "grad_cam", layer="layer4", interpolate_mode="bilinear")  # the defaults, spelled out
+    assert results.LAST[-1].loaded
+    explain_cached(model, x, y, "integrated_gradients", n_steps=200, internal_batch_size=32)
+    explain_cached(model, x, y, "integrated_gradients", baseline="black")  # the default call: the same settings
+    assert results.LAST[-1].loaded
+    with pytest.raises(ValueError, match="unknown method"):
+        explain_cached(model, x, y, "no_such_method")
+    with pytest.raises(TypeError, match="unknown option"):
+        explain_cached(model, x, y, "saliency", n_steps=3)
     explain_cached(model, x, y, "grad_cam", recompute=True)
     assert not results.LAST[-1].loaded
     explain_cached(model, x, y, "grad_cam", enabled=False)
