@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -98,7 +99,8 @@ def summarise(report: dict) -> dict:
 def table(report: dict) -> str:
     """The README's timing table (Markdown) from a report."""
     s = report["summary"]
-    lines = [f"Measured by `benchmarks/course_time.py` on {report['date']} ({report['machine']}), profile "
+    at = f" at commit {report['commit']}" if report.get("commit") else ""
+    lines = [f"Measured by `benchmarks/course_time.py` on {report['date']}{at} ({report['machine']}), profile "
              f"`{report['profile']}`, from a fresh data directory: the whole course took "
              f"{s['scratch_total_s'] / 60:.1f} minutes from scratch ({s['training_s'] / 60:.1f} of them in cells that "
              "train or load models), and "
@@ -150,7 +152,9 @@ def main() -> None:
     data.mkdir(parents=True, exist_ok=True)
     os.environ[config.DATA_ENV] = str(data)  # the kernels inherit it
     out = args.out or work / "build"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     report = {"profile": args.profile, "date": dt.date.today().isoformat(),
+              "commit": commit.stdout.strip() or "unknown",
               "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, {config.device()}",
               "data_dir": str(data), "lessons": [b.stem for b in books]}
     for name in ("scratch", "cached"):
