@@ -18,6 +18,7 @@ import torch
 from .errors import ProfileError
 
 PROFILE_ENV = "SARXAI_PROFILE"
+PROGRESS_DELAY_S = 2.0  # a progress bar appears only once its work has run this long (tqdm's delay)
 DATA_ENV = "SARXAI_DATA"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import metrics, results
+from . import config, metrics, results
 from .datasets import model_input
 from .explain import METHODS, PAPER_METHODS, explain_cached, model_device, num_classes, target_tensor
 
@@ -180,7 +180,8 @@ def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: n
 
     out: dict[str, MethodScores] = {}
     with results.collect(label, verbose=cache):
-        for name in tqdm(list(methods), desc="scoring methods", disable=not progress):
+        for name in tqdm(list(methods), desc="scoring methods", disable=not progress, leave=False,
+                         delay=config.PROGRESS_DELAY_S):
             opts = options.get(name, {})
             maps_t = _maps(model, images, target, name, opts, cache, recompute)
             sens = results.cached(
@@ -231,7 +232,8 @@ def score_sensitivities(model: nn.Module, scenes: Any, targets: Any, methods: Se
                  "scene_looks": getattr(scenes, "looks", None)}
     out: dict[str, MethodScores] = {}
     with results.collect(label, verbose=cache):
-        for name in tqdm(list(methods), desc="sensitivities", disable=not progress):
+        for name in tqdm(list(methods), desc="sensitivities", disable=not progress, leave=False,
+                         delay=config.PROGRESS_DELAY_S):
             opts = options.get(name, {})
             with results.collect(name, verbose=False) as spent:
                 maps = _maps(model, x, target, name, opts, cache, recompute)

@@ -51,7 +51,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 from tqdm.auto import tqdm
 
-from . import results
+from . import config, results
 
 IG_STEPS: int = 200  # default n_steps: completeness error <= 2 % on every trained laptop model (see lesson 04)
 IG_INTERNAL_BATCH: int = 64  # default images per forward/backward inside Integrated Gradients (bounds memory)
@@ -164,6 +164,12 @@ PAPER_METHODS: tuple[str, ...] = ("saliency", "input_x_gradient", "integrated_gr
                                   "deconvolution", "grad_cam", "guided_grad_cam", "occlusion")  # Su et al.'s eight
 CAM_METHODS: tuple[str, ...] = tuple(name for name in METHODS if name not in PAPER_METHODS)  # lessons 09-10
 RELU_HOOK_METHODS: frozenset[str] = frozenset({"guided_backprop", "deconvolution", "guided_grad_cam"})
+# Captum announces with a UserWarning every time it hooks ReLU modules (Guided Backpropagation, Deconvolution). It is a
+# notice, not a fault: the course prepares its models so that each ReLU module is used once
+# (prepare_for_relu_hooks, checked by _check_relu_uses), which is the case the notice is about. Filtered once here,
+# so that lessons calling Captum directly (05, 06) show no warning text.
+warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations", category=UserWarning,
+                        module="captum")
 # methods whose Captum attribution lives in input space with one map per channel (explain(..., reduce="none"))
 CHANNEL_METHODS: frozenset[str] = frozenset({"saliency", "input_x_gradient", "integrated_gradients",
                                              "guided_backprop", "deconvolution", "guided_grad_cam"})
@@ -623,7 +629,8 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
 
     ``images`` is (B, C, H, W) (or (C, H, W), B = 1) in model input space; ``targets`` an int, B ints or a (B,)
     tensor. Captum's (B, C, H, W) attributions are summed over channels; computed in chunks of ``batch_size``
-    (progress bar when there is more than one chunk, or as ``progress`` says) with the model in eval mode (its
+    (a progress bar when there is more than one chunk and the work outlasts ``config.PROGRESS_DELAY_S``, or at once
+    with ``progress=True``) with the model in eval mode (its
     mode is restored). Gradients are taken with ``torch.autograd.grad``: the model's ``.grad`` are not touched.
 
     Options (``MethodInfo.options``): saliency ``abs`` (True); integrated_gradients ``baseline`` ("black" = -1,
@@ -687,7 +694,8 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
         out = torch.empty(shape, dtype=torch.float32, device=device)
         with warnings.catch_warnings(), torch.enable_grad():
             warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
-            for start in tqdm(starts, desc=METHODS[method].title, disable=not show, leave=False):
+            for start in tqdm(starts, desc=METHODS[method].title, disable=not show, leave=False,
+                              delay=0 if progress else config.PROGRESS_DELAY_S):  # asked for: at once
                 chunk = slice(start, min(start + batch_size_, n))
                 x = x_all[chunk].clone().requires_grad_(method != "occlusion")  # a leaf of our own
                 attr = _attribute(method, net, x, target_all[chunk], settings, chunk, tunnel).detach()

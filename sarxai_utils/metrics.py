@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import sar
+from . import config, sar
 from .datasets import channel_indices, model_input, preprocess
 from .explain import METHODS, explain, input_batch, model_device, num_classes, reference_images, target_tensor
 
@@ -629,7 +629,8 @@ def _perturbation_curve(model: nn.Module, images: torch.Tensor, targets: Any, ma
         with torch.inference_mode():
             groups = [jobs[i: i + chunk_steps] for i in range(0, len(jobs), chunk_steps)]
             for group in tqdm(groups, desc=f"{mode} curves", disable=not (len(groups) > 4 if progress is None
-                                                                            else progress), leave=False):
+                                                                            else progress), leave=False,
+                              delay=config.PROGRESS_DELAY_S):
                 parts = []
                 for k, b0 in group:
                     sl = slice(b0, min(b0 + batch_size, batch))
@@ -722,7 +723,7 @@ def randomization_check(model: nn.Module, images: torch.Tensor, targets: Any, me
     original = explain(model, images, targets, method, **options).cpu().numpy()
     stages = []
     for i in tqdm(range(len(layers)), desc=f"randomising ({METHODS[method].title})", leave=False,
-                  disable=not (len(layers) > 1 if progress is None else progress)):
+                  delay=config.PROGRESS_DELAY_S, disable=not (len(layers) > 1 if progress is None else progress)):
         randomized = randomize_layers(model, layers[: i + 1], seed)
         stages.append(explain(randomized, images, targets, method, **options).cpu().numpy())
     maps = np.stack(stages)

@@ -359,6 +359,8 @@ def test_progress_bar_over_chunks(slim1, capsys):
     assert "Saliency" in capsys.readouterr().err
     torch.testing.assert_close(explain(slim1, x, 0, "saliency", batch_size=2, progress=False), maps)
     assert capsys.readouterr().err == ""
+    explain(slim1, x, 0, "saliency", batch_size=2)  # by default a bar appears only after PROGRESS_DELAY_S seconds
+    assert capsys.readouterr().err == ""
 
 
 # ---------------------------------------------------------------------------------------------------------------
