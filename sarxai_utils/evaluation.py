@@ -100,11 +100,16 @@ def _numpy(function: Any, *args: Any, **kwargs: Any) -> np.ndarray:
     return function(*args, **kwargs).numpy()
 
 
-def _max_sensitivity(model: nn.Module, images: torch.Tensor, target: torch.Tensor, name: str, radius: float,
-                     n_samples: int, seed: int, maps: torch.Tensor, opts: Mapping[str, Any]) -> np.ndarray:
-    """Max-Sensitivity of method ``name`` per image, reusing its ``maps`` (a NumPy array, for the results cache)."""
-    return metrics.max_sensitivity(model, images, target, name, radius=radius, n_samples=n_samples, seed=seed,
-                                   maps=maps, progress=False, **opts).numpy()
+def _max_sensitivity(model: nn.Module, images: torch.Tensor, target: torch.Tensor, name: str, opts: Mapping[str, Any],
+                     radius: float, n_samples: int, seed: int, maps: torch.Tensor, cache: bool,
+                     recompute: bool) -> np.ndarray:
+    """Max-Sensitivity of method ``name`` per image, reusing its ``maps``; one results-cache entry, shared by
+    :func:`score_methods` and :func:`score_sensitivities` (the same key in both)."""
+    key = {"model": model, "images": images, "target": target, "options": dict(opts), "radius": radius,
+           "n_samples": n_samples, "seed": seed}
+    return results.cached(f"max-sensitivity, {name}", partial(
+        _numpy, metrics.max_sensitivity, model, images, target, name, radius=radius, n_samples=n_samples, seed=seed,
+        maps=maps, progress=False, **opts), key, enabled=cache, recompute=recompute)
 
 
 GROUND_TRUTH: tuple[str, ...] = ("relevance_mass", "relevance_rank", "pointing_game", "energy_pointing_game")
@@ -184,11 +189,8 @@ def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: n
                          delay=config.PROGRESS_DELAY_S):
             opts = options.get(name, {})
             maps_t = _maps(model, images, target, name, opts, cache, recompute)
-            sens = results.cached(
-                f"max-sensitivity, {name}", partial(_max_sensitivity, model, images, target, name, radius,
-                                                    sens_samples, seed, maps_t, opts),
-                {"model": model, "images": images, "target": target, "options": dict(opts), "radius": radius,
-                 "n_samples": sens_samples, "seed": seed}, enabled=cache, recompute=recompute)
+            sens = _max_sensitivity(model, images, target, name, opts, radius, sens_samples, seed, maps_t, cache,
+                                    recompute)
             more, curves = scored(name, maps_t.numpy(), METHODS[name].signed)
             out[name] = MethodScores(name, METHODS[name].title, maps_t.numpy(), {"max_sensitivity": sens, **more},
                                      curves)
@@ -237,10 +239,8 @@ def score_sensitivities(model: nn.Module, scenes: Any, targets: Any, methods: Se
             opts = options.get(name, {})
             with results.collect(name, verbose=False) as spent:
                 maps = _maps(model, x, target, name, opts, cache, recompute)
-                scores = {"max_sensitivity": results.cached(
-                    f"max-sensitivity, {name}", partial(_max_sensitivity, model, x, target, name, radius, n_samples,
-                                                        seed, maps, opts),
-                    {**key, "options": dict(opts)}, enabled=cache, recompute=recompute)}
+                scores = {"max_sensitivity": _max_sensitivity(model, x, target, name, opts, radius, n_samples,
+                                                              seed, maps, cache, recompute)}
                 for noise in noises:
                     scores[f"{noise}_sensitivity"] = results.cached(
                         f"{noise}-sensitivity, {name}", partial(
