@@ -29,7 +29,15 @@ import torch
 from torch import nn
 
 from sarxai_utils import models, training
-from sarxai_utils.explain import IG_INTERNAL_BATCH, IG_STEPS, METHODS, PAPER_METHODS, explain, occlusion_window
+from sarxai_utils.explain import (
+    IG_INTERNAL_BATCH,
+    IG_STEPS,
+    METHODS,
+    PAPER_METHODS,
+    explain,
+    occlusion_passes,
+    occlusion_window,
+)
 
 # Images per call: enough to batch the one-pass methods, one for the methods that batch internally.
 BATCH = {"resnet18": 8, "resnet101": 4, "resnet10_slim": 16}
@@ -86,7 +94,7 @@ def bounds(model: nn.Module, size: int, batch: int, repeats: int) -> dict[str, f
     ti = torch.zeros(IG_INTERNAL_BATCH, dtype=torch.long)
     fb_ig = best_time(lambda: forward_backward(model, xi, ti), repeats) / IG_INTERNAL_BATCH
     window, stride = occlusion_window(size)
-    positions = ((size - window) // stride + 1) ** 2
+    positions = occlusion_passes(size, window, stride)
     xo = images(OCCLUSION_PPE)  # occlusion of one image: perturbations_per_eval copies per forward
     fwd_occ = best_time(lambda: forward(model, xo), repeats) / OCCLUSION_PPE
     fwd_one = best_time(lambda: forward(model, x[:1]), repeats)

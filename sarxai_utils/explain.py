@@ -349,6 +349,16 @@ def occlusion_window(size: int) -> tuple[int, int]:
     return window, stride
 
 
+def occlusion_passes(size: int, window: int, stride: int) -> int:
+    """Forward passes Captum's Occlusion makes for one square image of side ``size`` (not counting the intact image):
+    it slides the window ceil((size - window) / stride) + 1 times per axis, the last position partly outside the
+    image when the stride does not divide ``size - window``. E.g. 100, 15, 5 -> 324; 128, 19, 6 -> 400."""
+    size, window, stride = operator.index(size), operator.index(window), operator.index(stride)
+    if not 1 <= window <= size or stride < 1:
+        raise ValueError(f"need 1 <= window <= size and stride >= 1, got size {size}, window {window}, stride {stride}")
+    return (math.ceil((size - window) / stride) + 1) ** 2
+
+
 def _pair(name: str, value: Any) -> tuple[int, int]:
     values = (value, value) if not isinstance(value, (tuple, list)) else tuple(value)
     try:

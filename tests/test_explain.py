@@ -28,6 +28,7 @@ from sarxai_utils.explain import (
     PAPER_METHODS,
     MethodInfo,
     explain,
+    occlusion_passes,
     occlusion_window,
     prepare_for_relu_hooks,
     to_numpy_maps,
@@ -436,3 +437,25 @@ def test_layer_option_accepts_a_submodule_of_the_original_model(slim1):
         explain(slim1, x, 1, "grad_cam", layer=nn.Conv2d(1, 1, 1))
     with torch.inference_mode(), pytest.raises(RuntimeError, match="inference_mode"):
         explain(slim1, x, 1, "saliency")
+
+
+@pytest.mark.parametrize(("size", "window", "stride"),
+                         [(100, 15, 5), (128, 19, 6), (64, 9, 3), (20, 5, 4), (12, 12, 1)])
+def test_occlusion_passes_counts_captums_forward_passes(size, window, stride):
+    from captum.attr import Occlusion
+
+    calls = []
+
+    def forward(x):
+        calls.append(x.shape[0])
+        return x.flatten(1).sum(1, keepdim=True)
+
+    Occlusion(forward).attribute(torch.zeros(1, 1, size, size), sliding_window_shapes=(1, window, window),
+                                 strides=(1, stride, stride), target=0, perturbations_per_eval=1)
+    assert sum(calls) - 1 == occlusion_passes(size, window, stride), "one call is the intact image"
+
+
+@pytest.mark.parametrize(("size", "window", "stride"), [(10, 11, 1), (10, 0, 1), (10, 3, 0)])
+def test_occlusion_passes_rejects_bad_settings(size, window, stride):
+    with pytest.raises(ValueError, match="window <= size"):
+        occlusion_passes(size, window, stride)
