@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.sarxai-installed
 PROFILE ?= auto
 
-.PHONY: venv lab course test clean
+.PHONY: venv lab course student test clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ lab: venv
 
 course: venv
 	$(PY) -m sarxai_utils.course run --profile $(PROFILE) --out build
+
+student: venv
+	$(PY) -m sarxai_utils.course student --out build/student
 
 test: venv
 	$(PY) -m pytest

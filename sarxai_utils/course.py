@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config
+from . import config, exercises, recorded
 
 NOTEBOOK_DIR = config.REPO_ROOT / "notebooks"
 KERNEL_NAME = "sarxai"
@@ -56,25 +56,50 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
     return name
 
 
+def _failed_solution(executed: Path) -> str:
+    """The first line of the solution cell whose run raised in an executed notebook, or "" if none did."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(executed), as_version=4)
+    except (OSError, ValueError):
+        return ""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            if exercises.SOLUTION_TAG in cell.metadata.get("tags", []):
+                return cell.source.splitlines()[0].lstrip("# ")
+            return ""
+    return ""
+
+
 def execute_notebook(path: Path, out_dir: Path, profile: str, kernel: str | None = None,
-                     timeout: int | None = None, extra_parameters: dict | None = None) -> LessonRun:
-    """Execute one notebook with ``PROFILE=profile`` into ``out_dir``; failures are returned, not raised."""
+                     timeout: int | None = None, extra_parameters: dict | None = None,
+                     solutions: bool = False) -> LessonRun:
+    """Execute one notebook with ``PROFILE=profile`` into ``out_dir``; failures are returned, not raised.
+    ``solutions`` runs the code of the exercise solutions after the lesson (:func:`exercises.with_solutions`)."""
+    import nbformat
     import papermill
 
     kernel = kernel or ensure_kernel()
     cell_timeout = timeout or config.load(profile).cell_timeout_s
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    source = str(path)
+    if solutions:
+        source = exercises.with_solutions(nbformat.read(str(path), as_version=4), Path(path).name)
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(path), str(out_dir / Path(path).name),
+            source, str(out_dir / Path(path).name),
             parameters={"PROFILE": profile, **(extra_parameters or {})},
             kernel_name=kernel, cwd=str(Path(path).parent), progress_bar=False,
             execution_timeout=cell_timeout, report_mode=False,
         )
     except Exception as err:  # papermill's errors name the failing cell and carry its traceback
-        return LessonRun(Path(path).name, time.perf_counter() - start, False, f"{type(err).__name__}: {err}")
+        where = _failed_solution(out_dir / Path(path).name) if solutions else ""
+        message = f"{type(err).__name__}: {err}"
+        return LessonRun(Path(path).name, time.perf_counter() - start, False,
+                         f"{where} failed. {message}" if where else message)
     return LessonRun(Path(path).name, time.perf_counter() - start, True)
 
 
@@ -92,16 +117,18 @@ def lesson_title(path: Path) -> str:
 
 
 def render_html(notebook: Path) -> Path:
-    """Write the HTML rendering of an (executed) notebook beside it, ``NN_name.html``, and return its path."""
+    """Write the offline HTML rendering of an (executed) notebook beside it, ``NN_name.html``, and return its path
+    (formulas as MathML, widgets as what they showed: :mod:`sarxai_utils.handout`)."""
     import nbformat
-    from nbconvert import HTMLExporter
+
+    from .handout import OfflineHTMLExporter
 
     notebook = Path(notebook)
     try:
         nb = nbformat.read(str(notebook), as_version=4)
     except (OSError, ValueError) as err:  # nbformat raises ValueError subclasses on corrupt JSON
         raise ValueError(f"cannot render {notebook}: not a readable notebook ({err})") from err
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    body, _ = OfflineHTMLExporter().from_notebook_node(nb)
     target = notebook.with_suffix(".html")
     target.write_text(body, encoding="utf-8")
     return target
@@ -140,16 +167,17 @@ def write_index(out_dir: Path, results: list[LessonRun], profile: str) -> Path:
 
 
 def run(profile: str, out_dir: Path, only: list[str] | None = None, directory: Path = NOTEBOOK_DIR,
-        html_pages: bool = True) -> list[LessonRun]:
+        html_pages: bool = True, solutions: bool = False) -> list[LessonRun]:
     """Execute every lesson (or those whose number is in ``only``), printing one line per lesson; with
-    ``html_pages`` also render each executed lesson to HTML and write ``out_dir/index.html``."""
+    ``html_pages`` also render each executed lesson to HTML and write ``out_dir/index.html``; ``solutions``
+    runs each lesson's exercise solutions after it."""
     name = config.resolve_name(profile)
     kernel = ensure_kernel()
     lessons = [p for p in notebooks(directory) if not only or p.name[:2] in only]
     print(f"sarxai course: {len(lessons)} lessons, profile '{name}', kernel '{kernel}' ({sys.executable})")
     results = []
     for path in lessons:
-        result = execute_notebook(path, out_dir, name, kernel)
+        result = execute_notebook(path, out_dir, name, kernel, solutions=solutions)
         status = "ok    " if result.ok else "FAILED"
         print(f"  {path.stem:<32} {status} {result.seconds:7.1f} s", flush=True)
         if not result.ok:
@@ -160,6 +188,8 @@ def run(profile: str, out_dir: Path, only: list[str] | None = None, directory: P
     print(f"{len(results) - len(failed)}/{len(results)} lessons ran in {total:.0f} s; executed copies in {out_dir}")
     (Path(out_dir) / "course_run.json").write_text(json.dumps(
         {"profile": name, "lessons": [r.__dict__ for r in results]}, indent=2))
+    numbers = recorded.gather(name, [p.name[:2] for p in lessons])  # the README's measured paragraphs read these
+    (Path(out_dir) / "recorded_numbers.json").write_text(json.dumps(numbers, indent=1, sort_keys=True) + "\n")
     if html_pages:
         print(f"HTML rendering: {write_index(out_dir, results, name)}")
     return results
@@ -174,13 +204,20 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--out", type=Path, default=config.REPO_ROOT / "build")
     run_p.add_argument("--only", nargs="*", help="lesson numbers to run, e.g. 00 01")
     run_p.add_argument("--no-html", action="store_true", help="skip the HTML rendering and build/index.html")
+    run_p.add_argument("--solutions", action="store_true", help="run each lesson's exercise solutions after it")
     sub.add_parser("list", help="list the lessons")
+    student_p = sub.add_parser("student", help="write the lessons without solutions, one empty cell per exercise")
+    student_p.add_argument("--out", type=Path, default=config.REPO_ROOT / "build" / "student")
     args = parser.parse_args(argv)
     if args.command == "list":
         for path in notebooks():
             print(path.name)
         return 0
-    results = run(args.profile, args.out, args.only, html_pages=not args.no_html)
+    if args.command == "student":
+        written = exercises.write_student_copies(notebooks(), args.out)
+        print(f"{len(written)} student lessons (no solutions; one empty cell per exercise) in {args.out}")
+        return 0
+    results = run(args.profile, args.out, args.only, html_pages=not args.no_html, solutions=args.solutions)
     return 0 if all(r.ok for r in results) else 1
 
 

@@ -1,4 +1,5 @@
-"""Execute every course notebook through papermill in the ``ci`` profile, on the venv's kernel.
+"""Execute every course notebook through papermill in the ``ci`` profile, on the venv's kernel, with the code of
+its exercise solutions run after it (``sarxai_utils.exercises``), so a broken solution fails here.
 
 A failure shows the failing cell's error and traceback (papermill's message). Notebooks share one data
 directory for the session (``course_data_dir`` in conftest, shared with the browser test), so data and models
@@ -7,11 +8,28 @@ cached by an earlier lesson are reused by later ones.
 
 from __future__ import annotations
 
+import base64
+import struct
+
+import nbformat
 import pytest
 
 from sarxai_utils import config, course
 
 NOTEBOOKS = course.notebooks()
+MAX_FIGURE_PX = 1600  # widest figure a lesson may show, in pixels at the notebook's resolution (fits a laptop screen)
+
+
+def figure_widths(executed) -> list[tuple[int, int]]:
+    """(cell index, width in pixels) of every PNG a notebook's outputs show (read from the PNG header)."""
+    found = []
+    for index, cell in enumerate(nbformat.read(executed, as_version=4).cells):
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png:
+                width, _ = struct.unpack(">II", base64.b64decode(png)[16:24])
+                found.append((index, width))
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -21,13 +39,14 @@ def kernel():
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_in_ci_profile(notebook, tmp_path, course_data_dir, kernel, monkeypatch):
+def test_notebook_and_its_solutions_run_in_ci_profile(notebook, tmp_path, course_data_dir, kernel, monkeypatch):
     monkeypatch.setenv("SARXAI_DATA", str(course_data_dir))
     result = course.execute_notebook(notebook, tmp_path, profile="ci", kernel=kernel,
-                                     timeout=config.load("ci").cell_timeout_s)
+                                     timeout=config.load("ci").cell_timeout_s, solutions=True)
     if not result.ok:
         pytest.fail(f"{notebook.name} failed after {result.seconds:.0f} s:\n{result.error}", pytrace=False)
-    assert (tmp_path / notebook.name).exists()
+    wide = [(cell, px) for cell, px in figure_widths(tmp_path / notebook.name) if px > MAX_FIGURE_PX]
+    assert not wide, f"{notebook.name}: figures wider than {MAX_FIGURE_PX} px (cell, px): {wide}"
 
 
 # Lessons that take real data, and the datasets each is run on here (copies in the real layouts, tests/real_layouts.py).
