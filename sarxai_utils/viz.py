@@ -20,6 +20,16 @@ from matplotlib.patches import Rectangle
 
 from . import sar
 
+MAX_WIDTH_IN = 15.5  # widest figure in inches: 1550 px at the notebook's 100 dpi, within a laptop screen (1600 px)
+
+
+def fit_panels(panel_size: float, columns: int, extra: float = 1.2) -> float:
+    """The side of a panel (inches) for ``columns`` panels plus ``extra`` inches of colour bars and labels: at most
+    ``panel_size``, smaller where the row would be wider than :data:`MAX_WIDTH_IN`."""
+    if columns < 1 or panel_size <= 0:
+        raise ValueError(f"need columns >= 1 and panel_size > 0, got {columns} and {panel_size}")
+    return min(panel_size, (MAX_WIDTH_IN - extra) / columns)
+
 
 def db_limits(images: np.ndarray, low: float = 1.0, high: float = 99.5) -> tuple[float, float]:
     """A shared dB display range: the ``low`` and ``high`` percentiles of the images' dB values."""
@@ -61,6 +71,7 @@ def class_gallery(ds, n_per_class: int = 1, channel: int = 0, show_evidence: boo
     rows = max(len(p) for p in picks)
     idx = np.concatenate(picks)
     vmin, vmax = db_limits(ds.images[idx, channel])
+    panel_size = fit_panels(panel_size, n_classes, 1.0)
     fig, axes = plt.subplots(rows, n_classes, figsize=(panel_size * n_classes + 1.0, panel_size * rows + 0.6),
                              squeeze=False, layout="constrained")
     handle = None
@@ -223,6 +234,7 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
         if name not in maps or len(values) != rows:
             raise ValueError(f"metrics[{name!r}] must name a method of maps and give one value per row")
     cols = len(maps) + 1
+    panel_size = fit_panels(panel_size, cols)
     fig, axes = plt.subplots(rows, cols, figsize=(panel_size * cols + 1.2, panel_size * rows + 0.9), squeeze=False,
                              layout="constrained")
     db_range = db_limits(np.stack([np.asarray(i) for i in intensities]))
@@ -269,6 +281,7 @@ def attribution_gallery(intensities: np.ndarray, maps: np.ndarray, labels: np.nd
     picks = [int(np.flatnonzero(labels == k)[0]) for k in present]
     signed, limit = is_signed(attrs[picks]), map_limit(attrs[picks])
     db_range = db_limits(images[picks])
+    panel_size = fit_panels(panel_size, len(picks))
     fig, axes = plt.subplots(2, len(picks), figsize=(panel_size * len(picks) + 1.2, 2 * panel_size + 0.8),
                              squeeze=False, layout="constrained")
     for c, (k, i) in enumerate(zip(present, picks, strict=True)):

@@ -397,3 +397,21 @@ def test_render_map_colours():
     np.testing.assert_array_equal(positive[1, 0], positive[0, 1])  # beyond the limit: the end colour
     with pytest.raises(ValueError, match="2-D"):
         viz.render_map(np.ones((2, 2, 2)))
+
+
+def test_fit_panels_keeps_small_rows_and_shrinks_wide_ones():
+    assert viz.fit_panels(2.0, 4) == 2.0
+    assert viz.fit_panels(2.0, 10) == pytest.approx((viz.MAX_WIDTH_IN - 1.2) / 10)
+    with pytest.raises(ValueError, match="columns >= 1"):
+        viz.fit_panels(2.0, 0)
+
+
+def test_wide_galleries_fit_the_screen():
+    rng = np.random.default_rng(0)
+    images = rng.gamma(1.0, 1.0, (14, 16, 16)).astype(np.float32)
+    fig = viz.attribution_gallery(images, images, np.arange(14), [f"c{k}" for k in range(14)], "wide", panel_size=3.0)
+    assert fig.get_size_inches()[0] <= viz.MAX_WIDTH_IN + 1e-6
+    plt.close(fig)
+    fig = viz.attribution_grid([images[0]], {f"m{k}": [images[k]] for k in range(12)}, ["VV"], panel_size=3.0)
+    assert fig.get_size_inches()[0] <= viz.MAX_WIDTH_IN + 1e-6
+    plt.close(fig)
