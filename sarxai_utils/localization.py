@@ -16,6 +16,14 @@ whole image).
 MaxBoxAcc (IoU 0.5) is the best, over the thresholds, of the share of images whose box has IoU >= 0.5 with the
 ground truth; MaxBoxAccV2 averages that best share over IoU levels {0.3, 0.5, 0.7} with multi-contour boxes.
 GT-known Loc is that share at one threshold; Top-1 Loc also needs the correct class prediction.
+
+The metrics are Choe et al.'s; the box rule follows their paper's definition, not every detail of their reference
+code (clovaai/wsolevaluation), which quantises the map to uint8 and keeps pixels strictly above
+``int(threshold * 255)``, picks the contour of the largest polygon area (``cv2.contourArea``, hole contours
+included; a one-pixel-wide component has area 0) and ends the box one pixel past the component. Here the float map is
+kept at ``>= threshold`` (no quantisation, and threshold 0 keeps the whole image), the largest component is the one
+with the most pixels (what "largest connected component" says, with no OpenCV), and boxes are inclusive like the
+ground truth's. ``benchmarks/wsol_conventions.py`` measures the difference on the course's CAMs.
 """
 
 from __future__ import annotations
