@@ -211,12 +211,15 @@ def show_attribution(ax: Axes, attribution: np.ndarray, intensity: np.ndarray | 
 def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Sequence[np.ndarray]],
                      row_labels: Sequence[str], metrics: Mapping[str, Sequence[float]] | None = None,
                      metric_format: str = "{:.3f}", title: str | None = None, overlay: bool = True,
-                     path: str | Path | None = None, panel_size: float = 2.0) -> Figure:
+                     path: str | Path | None = None, panel_size: float = 2.0,
+                     evidence: np.ndarray | None = None) -> Figure:
     """A Fig. 1-style grid: one row per image (e.g. VV and VH, or samples), the dB image first, then one column
     per method (``maps[title][row]`` a 2-D map), each column on one shared colour scale with its colour bar.
 
     ``metrics[title][row]`` (optional) is written in parentheses under the method's title, as in Su et al.'s
-    Fig. 1 (Max-Sensitivity there). With ``path`` the figure is also saved as a PNG (150 dpi).
+    Fig. 1 (Max-Sensitivity there). ``evidence`` (optional, a boolean (H, W) mask shared by the rows) is drawn as a
+    lime contour on every panel, and the title gives its share of the pixels: the chance level of a share of
+    relevance on the evidence. With ``path`` the figure is also saved as a PNG (150 dpi).
     """
     rows = len(row_labels)
     if rows == 0 or len(intensities) != rows:
@@ -233,6 +236,10 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
     for name, values in (metrics or {}).items():
         if name not in maps or len(values) != rows:
             raise ValueError(f"metrics[{name!r}] must name a method of maps and give one value per row")
+    if evidence is not None:
+        evidence = np.asarray(evidence, dtype=bool)
+        if evidence.shape != np.shape(intensities[0]):
+            raise ValueError(f"evidence has shape {evidence.shape} but the images have {np.shape(intensities[0])}")
     cols = len(maps) + 1
     panel_size = fit_panels(panel_size, cols)
     fig, axes = plt.subplots(rows, cols, figsize=(panel_size * cols + 1.2, panel_size * rows + 0.9), squeeze=False,
@@ -253,6 +260,11 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
                            label="attribution (signed)" if signed else "attribution (non-negative)")
         ticks = [-limit, 0.0, limit] if signed else [0.0, limit]  # few ticks: narrow horizontal bars
         bar.set_ticks(ticks, labels=[f"{t:.2g}" for t in ticks])
+    if evidence is not None and evidence.any():
+        for ax in axes.flat:
+            ax.contour(evidence, levels=[0.5], colors="lime", linewidths=0.6)
+        chance = f"lime: the evidence, {evidence.mean():.0%} of the pixels (the chance level of a share on it)"
+        title = f"{title}\n{chance}" if title else chance
     if title:
         fig.suptitle(title, fontsize=11)
     if path is not None:

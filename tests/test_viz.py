@@ -415,3 +415,16 @@ def test_wide_galleries_fit_the_screen():
     fig = viz.attribution_grid([images[0]], {f"m{k}": [images[k]] for k in range(12)}, ["VV"], panel_size=3.0)
     assert fig.get_size_inches()[0] <= viz.MAX_WIDTH_IN + 1e-6
     plt.close(fig)
+
+
+def test_attribution_grid_draws_the_evidence_and_its_chance_level():
+    rng = np.random.default_rng(1)
+    image = rng.gamma(1.0, 1.0, (16, 16)).astype(np.float32)
+    evidence = np.zeros((16, 16), bool)
+    evidence[4:8, 4:8] = True  # 16 of 256 pixels: 6 %
+    fig = viz.attribution_grid([image, image], {"a": [image, image]}, ["VV", "VH"], title="t", evidence=evidence)
+    assert "6% of the pixels" in fig._suptitle.get_text() and fig._suptitle.get_text().startswith("t\n")
+    assert all(ax.collections for ax in fig.axes if ax.get_title()), "a contour on every panel"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="evidence has shape"):
+        viz.attribution_grid([image], {"a": [image]}, ["VV"], evidence=np.zeros((8, 8), bool))
