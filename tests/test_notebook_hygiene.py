@@ -55,3 +55,22 @@ def test_lesson_skeleton(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_runs_on_the_course_kernel(path):
     assert _load(path).metadata.get("kernelspec", {}).get("name") == course.KERNEL_NAME
+
+
+MAX_LOGIC_LINES = 25
+
+
+def logic_lines(source: str) -> int:
+    """Lines of a code cell that hold code: not blank, not only a comment."""
+    return sum(1 for line in source.splitlines() if line.strip() and not line.strip().startswith("#"))
+
+
+def test_logic_lines_counts_code_only():
+    assert logic_lines("x = 1\n\n# a comment\n    # indented comment\ny = f(x,\n      2)  # trailing\n") == 3
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_code_cells_are_short(path):
+    long = [(i, logic_lines(c.source)) for i, c in enumerate(_load(path).cells)
+            if c.cell_type == "code" and logic_lines(c.source) > MAX_LOGIC_LINES]
+    assert not long, f"{path.name}: cells longer than {MAX_LOGIC_LINES} lines of code (cell, lines): {long}"
