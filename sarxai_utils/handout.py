@@ -22,6 +22,8 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 TEMPLATE = "sarxai_offline.html.j2"
+PROGRESS_MODELS = ("FloatProgressModel", "IntProgressModel")  # tqdm's bars in a notebook: transient, not shown
+PROGRESS = "<progress bar>"
 # the lab template without the <script> tags that fetch require.js, MathJax, mermaid and the widget manager
 TEMPLATE_SOURCE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
@@ -80,6 +82,9 @@ def _widget_outputs(model_id: str, state: dict, controls: list[str], seen: set[s
     values = model.get("state", {})
     if model.get("model_name") == "OutputModel":
         return [copy.deepcopy(o) for o in values.get("outputs", [])]
+    if model.get("model_name") in PROGRESS_MODELS:
+        controls.append(PROGRESS)
+        return []
     label = (values.get("description") or model.get("model_name", "").removesuffix("Model")).rstrip(":")
     if isinstance(values.get("index"), int) and values.get("_options_labels"):  # selection widgets: the chosen label
         controls.append(f"{label} = {values['_options_labels'][values['index']]}")
@@ -95,7 +100,8 @@ def _widget_outputs(model_id: str, state: dict, controls: list[str], seen: set[s
 
 def static_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A copy of an executed notebook in which each widget output is replaced by a note naming the controls' values
-    and by the outputs its ``Output`` widgets held; the widget state is dropped (no widget manager is needed)."""
+    and by the outputs its ``Output`` widgets held, and progress bars are left out; the widget state is dropped (no
+    widget manager is needed)."""
     nb = copy.deepcopy(nb)
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for cell in nb.cells:
@@ -109,6 +115,8 @@ def static_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 continue
             controls: list[str] = []
             shown = _widget_outputs(view.get("model_id", ""), state, controls, set())
+            if PROGRESS in controls and not shown:
+                continue  # a progress bar (tqdm): the work it tracked is over; the page leaves it out
             note = "Interactive in JupyterLab; here, what it showed when the lesson ran"
             note += f" ({', '.join(controls)})." if controls else "."
             outputs.append(nbformat.v4.new_output("display_data", data={

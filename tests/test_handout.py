@@ -51,6 +51,19 @@ def test_static_widgets_show_the_output_widgets_and_controls():
     assert "widgets" not in out.metadata and "widgets" in nb.metadata, "the input notebook is not changed"
 
 
+def test_static_widgets_leave_out_progress_bars():
+    nb = _widget_notebook()
+    bar = new_output("display_data", data={handout.WIDGET_VIEW: {"model_id": "bar", "version_major": 2}})
+    nb.cells[1].outputs.insert(0, bar)
+    state = nb.metadata["widgets"][handout.WIDGET_STATE]["state"]
+    state["bar"] = {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_label", "IPY_MODEL_progress"]}}
+    state["label"] = {"model_name": "HTMLModel", "state": {"value": "scoring: 100%"}}
+    state["progress"] = {"model_name": "FloatProgressModel", "state": {"value": 8.0, "max": 8.0}}
+    out = handout.static_widgets(nb)
+    texts = [o.get("data", {}).get("text/plain", o.get("text", "")) for o in out.cells[1].outputs]
+    assert len(texts) == 3 and texts[0].startswith("Interactive") and "FloatProgress" not in " ".join(texts)
+
+
 def test_static_widgets_without_state_leave_a_note():
     nb = _widget_notebook()
     del nb.metadata["widgets"]
