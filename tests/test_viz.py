@@ -428,3 +428,17 @@ def test_attribution_grid_draws_the_evidence_and_its_chance_level():
     plt.close(fig)
     with pytest.raises(ValueError, match="evidence has shape"):
         viz.attribution_grid([image], {"a": [image]}, ["VV"], evidence=np.zeros((8, 8), bool))
+
+
+def test_attribution_grid_shared_scale_puts_every_column_on_one_scale():
+    rng = np.random.default_rng(2)
+    image = rng.gamma(1.0, 1.0, (16, 16)).astype(np.float32)
+    small, large = rng.random((16, 16)), 10 * rng.standard_normal((16, 16))
+    fig = viz.attribution_grid([image], {"a": [small], "b": [large]}, ["VV"], shared_scale=True)
+    limits = {tuple(np.round(im.get_clim(), 6)) for ax in fig.axes for im in ax.images if im.get_cmap().name != "gray"}
+    assert len(limits) == 1 and next(iter(limits))[0] < 0, "one signed scale for both columns"
+    plt.close(fig)
+    fig = viz.attribution_grid([image], {"a": [small], "b": [large]}, ["VV"])
+    limits = {tuple(np.round(im.get_clim(), 6)) for ax in fig.axes for im in ax.images if im.get_cmap().name != "gray"}
+    assert len(limits) == 2
+    plt.close(fig)
