@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import tomllib
 
+import pytest
+
 from sarxai_utils import config
 
 ROOT = config.REPO_ROOT
@@ -55,3 +57,35 @@ def test_teaching_guide_schedules_every_lesson():
         minutes = re.search(r"About (\d+) minutes", path.read_text()).group(1)
         assert re.search(rf"\| {number} [^|]*\({minutes} min\)", schedule), \
             f"lesson {number}: the schedule's time differs from the lesson's own 'About {minutes} minutes'"
+
+
+def _readme_numbers():
+    import importlib.util
+
+    path = config.REPO_ROOT / "benchmarks" / "readme_numbers.py"
+    spec = importlib.util.spec_from_file_location("readme_numbers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_lesson_numbers_are_written_from_the_recorded_run():
+    """Every README paragraph about lesson results is exactly what benchmarks/readme_numbers.py writes from the kept
+    recorded run (benchmarks/results/recorded_laptop.json), so a typed number fails here."""
+    import json
+
+    numbers = _readme_numbers()
+    readme = (config.REPO_ROOT / "README.md").read_text()
+    kept = json.loads((config.REPO_ROOT / "benchmarks" / "results" / "recorded_laptop.json").read_text())
+    found = numbers.blocks(readme)
+    assert set(found) == set(numbers.TEMPLATES), "every template has its README block and no block is orphaned"
+    for name, body in found.items():
+        assert body == numbers.render(name, kept), f"README block {name!r} differs from the recorded run: run " \
+                                                   "python benchmarks/readme_numbers.py"
+
+
+def test_readme_numbers_name_a_missing_number():
+    numbers = _readme_numbers()
+    with pytest.raises(KeyError, match="lesson02.*acc_vv"):
+        numbers.render("lesson02", {"profile": "laptop", "lessons": {"02": {"recorded": "2026-01-01",
+                                                                            "numbers": {"acc_vh": 0.5}}}})
