@@ -19,6 +19,7 @@ from .errors import ProfileError
 
 PROFILE_ENV = "SARXAI_PROFILE"
 PROGRESS_DELAY_S = 2.0  # a progress bar appears only once its work has run this long (tqdm's delay)
+PROGRESS_ENV = "SARXAI_PROGRESS"  # "0": no progress bars (set by the course runner: nobody watches a headless run)
 DATA_ENV = "SARXAI_DATA"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -198,3 +199,9 @@ def environment_report() -> dict[str, str]:
         "profile (auto resolves to)": resolve_name("auto"),
         f"data directory ({DATA_ENV})": str(data_dir()),
     }
+
+
+def show_progress(requested: bool) -> bool:
+    """Whether to show a progress bar that the caller would show (``requested``): False when ``SARXAI_PROGRESS=0``,
+    which ``make course`` sets so that executed lessons store no progress bars."""
+    return bool(requested) and os.environ.get(PROGRESS_ENV, "1") != "0"

@@ -88,6 +88,8 @@ def execute_notebook(path: Path, out_dir: Path, profile: str, kernel: str | None
     if solutions:
         source = exercises.with_solutions(nbformat.read(str(path), as_version=4), Path(path).name)
     start = time.perf_counter()
+    previous = os.environ.get(config.PROGRESS_ENV)
+    os.environ[config.PROGRESS_ENV] = "0"  # the kernel inherits it: a headless run stores no progress bars
     try:
         papermill.execute_notebook(
             source, str(out_dir / Path(path).name),
@@ -100,6 +102,11 @@ def execute_notebook(path: Path, out_dir: Path, profile: str, kernel: str | None
         message = f"{type(err).__name__}: {err}"
         return LessonRun(Path(path).name, time.perf_counter() - start, False,
                          f"{where} failed. {message}" if where else message)
+    finally:
+        if previous is None:
+            os.environ.pop(config.PROGRESS_ENV, None)
+        else:
+            os.environ[config.PROGRESS_ENV] = previous
     return LessonRun(Path(path).name, time.perf_counter() - start, True)
 
 

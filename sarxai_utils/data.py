@@ -121,8 +121,8 @@ def _generate(kind: str, n_per_class: int, size: int, seed: int, looks: float, k
     if kind == "targets":
         out["shadow_masks"] = np.empty((n, size, size), bool)
         out["boxes"] = np.empty((n, 4), np.int64)
-    for i in tqdm(range(n), desc=f"generating {kind} ({size}x{size})", disable=not progress, leave=False,
-                  delay=config.PROGRESS_DELAY_S):
+    for i in tqdm(range(n), desc=f"generating {kind} ({size}x{size})", disable=not config.show_progress(progress),
+                  leave=False, delay=config.PROGRESS_DELAY_S):
         label = int(out["labels"][i])
         if kind == "urban":
             image, clean, mask = render_urban(label, size, seed, i, looks, speckle_seed)
@@ -206,8 +206,8 @@ def replace_region(dataset: SyntheticSAR, region: str, seed: int = 0, progress: 
     size, looks = int(dataset.images.shape[-1]), float(dataset.params.get("looks", 4.4))
     images = np.array(dataset.images, copy=True)
     base = int(dataset.params.get("seed", 0)) + BACKGROUND_SEED_OFFSET + int(seed)
-    for i in tqdm(range(len(dataset)), desc=f"replacing the {region}", disable=not progress, leave=False,
-                  delay=config.PROGRESS_DELAY_S):
+    for i in tqdm(range(len(dataset)), desc=f"replacing the {region}", disable=not config.show_progress(progress),
+                  leave=False, delay=config.PROGRESS_DELAY_S):
         other = render_urban_background(size, base, i, looks)
         where = dataset.masks[i] if region == "evidence" else ~dataset.masks[i]
         images[i][:, where] = other[:, where]

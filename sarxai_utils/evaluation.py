@@ -185,7 +185,7 @@ def score_methods(model: nn.Module, images: torch.Tensor, targets: Any, masks: n
 
     out: dict[str, MethodScores] = {}
     with results.collect(label, verbose=cache):
-        for name in tqdm(list(methods), desc="scoring methods", disable=not progress, leave=False,
+        for name in tqdm(list(methods), desc="scoring methods", disable=not config.show_progress(progress), leave=False,
                          delay=config.PROGRESS_DELAY_S):
             opts = options.get(name, {})
             maps_t = _maps(model, images, target, name, opts, cache, recompute)
@@ -234,7 +234,7 @@ def score_sensitivities(model: nn.Module, scenes: Any, targets: Any, methods: Se
                  "scene_looks": getattr(scenes, "looks", None)}
     out: dict[str, MethodScores] = {}
     with results.collect(label, verbose=cache):
-        for name in tqdm(list(methods), desc="sensitivities", disable=not progress, leave=False,
+        for name in tqdm(list(methods), desc="sensitivities", disable=not config.show_progress(progress), leave=False,
                          delay=config.PROGRESS_DELAY_S):
             opts = options.get(name, {})
             with results.collect(name, verbose=False) as spent:

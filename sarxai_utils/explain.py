@@ -704,7 +704,7 @@ def explain(model: nn.Module, images: torch.Tensor, targets: int | Sequence[int]
         out = torch.empty(shape, dtype=torch.float32, device=device)
         with warnings.catch_warnings(), torch.enable_grad():
             warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
-            for start in tqdm(starts, desc=METHODS[method].title, disable=not show, leave=False,
+            for start in tqdm(starts, desc=METHODS[method].title, disable=not config.show_progress(show), leave=False,
                               delay=0 if progress else config.PROGRESS_DELAY_S):  # asked for: at once
                 chunk = slice(start, min(start + batch_size_, n))
                 x = x_all[chunk].clone().requires_grad_(method != "occlusion")  # a leaf of our own

@@ -628,8 +628,8 @@ def _perturbation_curve(model: nn.Module, images: torch.Tensor, targets: Any, ma
     try:
         with torch.inference_mode():
             groups = [jobs[i: i + chunk_steps] for i in range(0, len(jobs), chunk_steps)]
-            for group in tqdm(groups, desc=f"{mode} curves", disable=not (len(groups) > 4 if progress is None
-                                                                            else progress), leave=False,
+            for group in tqdm(groups, desc=f"{mode} curves", disable=not config.show_progress(
+                                  len(groups) > 4 if progress is None else progress), leave=False,
                               delay=config.PROGRESS_DELAY_S):
                 parts = []
                 for k, b0 in group:

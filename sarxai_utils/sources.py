@@ -142,7 +142,8 @@ def _cap(index: np.ndarray, labels: np.ndarray, cap: int | None, seed: int) -> n
 def _read(dataset, index: np.ndarray, size: int, desc: str, progress: bool) -> np.ndarray:
     out = np.empty((index.size, 0, size, size), np.float32)
     rows = []
-    for i in tqdm(index, desc=desc, disable=not progress, leave=False, delay=config.PROGRESS_DELAY_S):
+    for i in tqdm(index, desc=desc, disable=not config.show_progress(progress), leave=False,
+                  delay=config.PROGRESS_DELAY_S):
         rows.append(resample(dataset[int(i)][0].numpy()[None], size)[0])
     if rows:
         out = np.stack(rows)

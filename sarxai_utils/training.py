@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import config
 from .datasets import SARTensorDataset, compose, make_loader, random_flip_rot90, random_translate
 
 
@@ -90,7 +91,7 @@ def train(model: nn.Module, train_set: SARTensorDataset, epochs: int, batch_size
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     history = History()
-    bar = tqdm(total=steps, desc=desc, disable=not progress, unit="batch")
+    bar = tqdm(total=steps, desc=desc, disable=not config.show_progress(progress), unit="batch")
     start, seen = time.perf_counter(), 0
     for epoch in range(epochs):
         train_set.epoch = epoch

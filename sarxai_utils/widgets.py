@@ -376,7 +376,8 @@ class Explorer:
         predicted = self.probabilities().argmax(axis=1)
         net = self.model()
         done = 0
-        for method in tqdm(methods, desc="precomputing maps", leave=False, delay=config.PROGRESS_DELAY_S):
+        for method in tqdm(methods, desc="precomputing maps", leave=False, delay=config.PROGRESS_DELAY_S,
+                           disable=not config.show_progress(True)):
             todo = [int(i) for i in indices if self._key(int(i), method, int(predicted[i])) not in self._maps]
             if not todo:
                 continue

@@ -304,3 +304,12 @@ def test_environment_report(no_cuda, monkeypatch, tmp_path):
     assert report[f"data directory ({config.DATA_ENV})"] == str(target)
     assert int(report["cpu threads used by torch"]) >= 1
     assert target.is_dir()
+
+
+def test_show_progress_follows_the_request_and_the_environment(monkeypatch):
+    monkeypatch.delenv(config.PROGRESS_ENV, raising=False)
+    assert config.show_progress(True) and not config.show_progress(False)
+    monkeypatch.setenv(config.PROGRESS_ENV, "0")
+    assert not config.show_progress(True)
+    monkeypatch.setenv(config.PROGRESS_ENV, "1")
+    assert config.show_progress(True)
