@@ -723,7 +723,8 @@ def randomization_check(model: nn.Module, images: torch.Tensor, targets: Any, me
     original = explain(model, images, targets, method, **options).cpu().numpy()
     stages = []
     for i in tqdm(range(len(layers)), desc=f"randomising ({METHODS[method].title})", leave=False,
-                  delay=config.PROGRESS_DELAY_S, disable=not (len(layers) > 1 if progress is None else progress)):
+                  delay=config.PROGRESS_DELAY_S,
+                  disable=not config.show_progress(len(layers) > 1 if progress is None else progress)):
         randomized = randomize_layers(model, layers[: i + 1], seed)
         stages.append(explain(randomized, images, targets, method, **options).cpu().numpy())
     maps = np.stack(stages)

@@ -212,7 +212,8 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
                      row_labels: Sequence[str], metrics: Mapping[str, Sequence[float]] | None = None,
                      metric_format: str = "{:.3f}", title: str | None = None, overlay: bool = True,
                      path: str | Path | None = None, panel_size: float = 2.0,
-                     evidence: np.ndarray | None = None, shared_scale: bool = False) -> Figure:
+                     evidence: np.ndarray | None = None, shared_scale: bool = False,
+                     signed: Mapping[str, bool] | None = None) -> Figure:
     """A Fig. 1-style grid: one row per image (e.g. VV and VH, or samples), the dB image first, then one column
     per method (``maps[title][row]`` a 2-D map), each column on one shared colour scale with its colour bar.
 
@@ -220,7 +221,9 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
     Fig. 1 (Max-Sensitivity there). ``evidence`` (optional, a boolean (H, W) mask shared by the rows) is drawn as a
     lime contour on every panel, and the title gives its share of the pixels: the chance level of a share of
     relevance on the evidence. ``shared_scale`` puts every column on one colour scale (for maps of one method with
-    different settings, which must be compared). With ``path`` the figure is also saved as a PNG (150 dpi).
+    different settings, which must be compared). ``signed[title]`` (optional) fixes whether a column is drawn as a
+    signed map, e.g. from ``METHODS[m].signed``, so that one method looks the same in every figure; otherwise the
+    data decide. With ``path`` the figure is also saved as a PNG (150 dpi).
     """
     rows = len(row_labels)
     if rows == 0 or len(intensities) != rows:
@@ -254,15 +257,16 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
         shared = is_signed(every), map_limit(every)
     for c, (name, column) in enumerate(maps.items(), start=1):
         stack = np.stack([_maps(m, f"maps[{name!r}]") for m in column])
-        signed, limit = shared if shared_scale else (is_signed(stack), map_limit(stack))
+        is_signed_map, limit = shared if shared_scale else (is_signed(stack), map_limit(stack))
+        is_signed_map = bool((signed or {}).get(name, is_signed_map))
         for r in range(rows):
             value = (metrics or {}).get(name)
             label = name if value is None else f"{name}\n({metric_format.format(value[r])})"
-            handle = show_attribution(axes[r, c], stack[r], intensities[r] if overlay else None, label, signed,
+            handle = show_attribution(axes[r, c], stack[r], intensities[r] if overlay else None, label, is_signed_map,
                                       limit, db_range=db_range, colorbar=False)
         bar = fig.colorbar(handle, ax=axes[:, c], shrink=0.8, location="bottom", pad=0.01,
-                           label="signed" if signed else "≥ 0")  # short: neighbouring bars must not collide
-        ticks = [-limit, 0.0, limit] if signed else [0.0, limit]  # few ticks: narrow horizontal bars
+                           label="signed" if is_signed_map else "≥ 0")  # short: neighbouring bars must not collide
+        ticks = [-limit, 0.0, limit] if is_signed_map else [0.0, limit]  # few ticks: narrow horizontal bars
         bar.set_ticks(ticks, labels=[f"{t:.2g}" for t in ticks])
     if evidence is not None and evidence.any():
         for ax in axes.flat:

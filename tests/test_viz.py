@@ -442,3 +442,13 @@ def test_attribution_grid_shared_scale_puts_every_column_on_one_scale():
     limits = {tuple(np.round(im.get_clim(), 6)) for ax in fig.axes for im in ax.images if im.get_cmap().name != "gray"}
     assert len(limits) == 2
     plt.close(fig)
+
+
+def test_attribution_grid_signed_follows_the_method_not_the_data():
+    rng = np.random.default_rng(3)
+    image = rng.gamma(1.0, 1.0, (16, 16)).astype(np.float32)
+    positive = rng.random((16, 16))  # a signed method's map that happens to be positive here
+    fig = viz.attribution_grid([image], {"Occlusion": [positive]}, ["VV"], signed={"Occlusion": True})
+    low, high = next(im.get_clim() for ax in fig.axes for im in ax.images if im.get_cmap().name != "gray")
+    assert low == -high, "drawn on a signed scale centred at zero"
+    plt.close(fig)
