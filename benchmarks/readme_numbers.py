@@ -47,8 +47,9 @@ TEMPLATES = {
         "{l02.pair_errors_vv:.0%} (VV) and {l02.pair_errors_vh:.0%} (VH) of "
         "the errors inside the confusable pairs. A VV model trained on OpenSARUrban's proportions scores "
         "{l02.skewed_accuracy:.1%} on a test set drawn the same way but {l02.skewed_mean_recall:.1%} mean recall on "
-        "balanced scenes: its lowest recall is {l02.worst_recall:.0%} on {l02.worst_class} ({l02.worst_train} training "
-        "scenes), and the rarest class, {l02.rarest_class} ({l02.rarest_train} scenes), keeps {l02.rarest_recall:.0%}."),
+        "balanced scenes: its lowest recall is {l02.worst_recall:.0%} on {l02.worst_class} ({l02.worst_train} "
+        "training scenes), and the rarest class, {l02.rarest_class} ({l02.rarest_train} scenes), keeps "
+        "{l02.rarest_recall:.0%}."),
     "lesson08": (
         "- Lesson 08, `{profile}` (recorded {d08}): with the evidence "
         "replaced by class-independent background the VV / "
