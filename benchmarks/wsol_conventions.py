@@ -27,7 +27,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sarxai_utils import config, data, localization, models  # noqa: E402
+from sarxai_utils import cam, config, data, localization, models  # noqa: E402
 from sarxai_utils.datasets import model_input  # noqa: E402
 from sarxai_utils.explain import explain  # noqa: E402
 
@@ -46,22 +46,6 @@ def reference_box(cam01: np.ndarray, threshold: float) -> np.ndarray:
     return np.array([x, y, min(x + w, width - 1), min(y + h, height - 1)])
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two inclusive (x0, y0, x1, y1) boxes, as both codes compute it."""
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]) + 1)
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]) + 1)
-    inter = ix * iy
-    union = (a[2] - a[0] + 1) * (a[3] - a[1] + 1) + (b[2] - b[0] + 1) * (b[3] - b[1] + 1) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def normalise(cams: np.ndarray) -> np.ndarray:
-    """Min-max normalise each (H, W) map to [0, 1] (a constant map becomes zeros), as both codes expect."""
-    low = cams.min(axis=(1, 2), keepdims=True)
-    spread = cams.max(axis=(1, 2), keepdims=True) - low
-    return np.where(spread > 0, (cams - low) / np.where(spread > 0, spread, 1), 0.0).astype(np.float32)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="ci", choices=list(config.PROFILES))
@@ -78,9 +62,10 @@ def main() -> None:
     print(f"{cfg.name}: {n} held-out chips of {x.shape[-1]} px, MaxBoxAcc at IoU 0.5")
     print(f"{'method':<10}{'course':>9}{'tau*':>6}{'reference':>11}{'tau*':>6}{'difference':>12}{'boxes differ':>14}")
     for method in ("grad_cam", "ms_cam"):
-        cams = normalise(explain(model, x, y, method).cpu().numpy())
+        cams = cam.normalize(explain(model, x, y, method)).cpu().numpy()  # the course's min-max, per map
         ours = localization.box_ious(cams, boxes, thresholds)  # (N, T)
-        ref = np.array([[iou(reference_box(c, t), b) for t in thresholds] for c, b in zip(cams, boxes, strict=True)])
+        ref = np.array([[localization.box_iou(reference_box(c, t), b) for t in thresholds]  # the same inclusive IoU
+                        for c, b in zip(cams, boxes, strict=True)])
         acc_ours, acc_ref = (ours >= 0.5).mean(axis=0), (ref >= 0.5).mean(axis=0)
         k_ours, k_ref = int(acc_ours.argmax()), int(acc_ref.argmax())
         differ = float(np.mean(np.abs(ours[:, k_ours] - ref[:, k_ours]) > 1e-9))
