@@ -45,6 +45,7 @@ class Profile:
     lr: float = 3e-3  # peak learning rate of the one-cycle schedule (AdamW)
     n_eval_per_class: int = 2  # held-out scenes per class on which lesson 08 scores every method
     sens_samples: int = 10  # perturbed copies per image for Max-Sensitivity (Captum's default: 10)
+    study_scenes: int = 10  # held-out scenes on which lesson 13 scores each experiment (one per class, in class order)
 
     def as_dict(self) -> dict[str, Any]:
         """The profile as a plain dictionary (for manifests and checkpoint metadata)."""
@@ -70,6 +71,7 @@ PROFILES: dict[str, Profile] = {
         lr=3e-3,
         n_eval_per_class=1,
         sens_samples=2,
+        study_scenes=4,
     ),
     "laptop": Profile(
         name="laptop",
@@ -108,6 +110,7 @@ PROFILES: dict[str, Profile] = {
         lr=1e-3,
         n_eval_per_class=10,
         sens_samples=10,
+        study_scenes=30,
     ),
 }
 PROFILE_NAMES: tuple[str, ...] = (*PROFILES, "auto")
@@ -143,8 +146,10 @@ def load(name: str = "auto", **overrides: Any) -> Profile:
             continue
         wanted = int if types[key] in (int, "int") else float
         ok_type = isinstance(value, int) if wanted is int else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok_type or not math.isfinite(value) or value <= 0:
-            raise ProfileError(f"profile setting {key}={value!r} must be a positive {wanted.__name__}")
+        lowest_ok = 0 if key == "seed" else 1e-300  # a seed may be 0 (every profile's own); sizes must be > 0
+        if isinstance(value, bool) or not ok_type or not math.isfinite(value) or value < lowest_ok:
+            kind = "non-negative" if key == "seed" else "positive"
+            raise ProfileError(f"profile setting {key}={value!r} must be a {kind} {wanted.__name__}")
     return dataclasses.replace(profile, **overrides)
 
 

@@ -256,6 +256,21 @@ def held_out(profile: config.Profile, dataset: str = "urban", keep_clean: bool =
                 progress=progress)
 
 
+def round_robin(dataset: SyntheticSAR, n: int) -> SyntheticSAR:
+    """The first ``n`` samples taking one of every class in turn (the first of each class in class order, then the
+    second of each, ...), so that a few samples cover as many classes as they can."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    labels = np.asarray(dataset.labels)
+    place = np.zeros(len(labels), np.int64)  # how many earlier samples share each sample's class
+    for k in np.unique(labels):
+        place[labels == k] = np.arange((labels == k).sum())
+    index = np.lexsort((labels, place))[:n]
+    if index.size == 0:
+        raise ValueError("round_robin: the dataset is empty")
+    return dataset.subset(index)
+
+
 def per_class(dataset: SyntheticSAR, n_per_class: int) -> SyntheticSAR:
     """The first ``n_per_class`` samples of every class, grouped by class in class order (for galleries and the
     images a lesson explains); a class with fewer samples gives what it has."""

@@ -313,3 +313,18 @@ def test_show_progress_follows_the_request_and_the_environment(monkeypatch):
     assert not config.show_progress(True)
     monkeypatch.setenv(config.PROGRESS_ENV, "1")
     assert config.show_progress(True)
+
+
+def test_seed_override_may_be_zero_but_not_negative():
+    assert config.load("laptop", seed=0).seed == 0  # every profile's own seed is 0; overriding it back must work
+    assert config.load("ci", seed=3).seed == 3
+    with pytest.raises(ProfileError, match="seed=-1 must be a non-negative int"):
+        config.load("ci", seed=-1)
+    with pytest.raises(ProfileError, match="urban_size=0 must be a positive int"):
+        config.load("ci", urban_size=0)
+
+
+def test_study_scenes_is_a_positive_profile_size():
+    assert [config.load(n).study_scenes for n in ("ci", "laptop", "full")] == [4, 10, 30]
+    with pytest.raises(ProfileError, match="study_scenes"):
+        config.load("ci", study_scenes=0)

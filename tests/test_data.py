@@ -295,6 +295,22 @@ def test_default_cache_lives_in_the_data_directory(tmp_path, monkeypatch):
     assert list((tmp_path / "d" / "cache").glob("synthetic-urban-*.json"))
 
 
+def test_round_robin_takes_one_of_every_class_in_turn():
+    ds = data.synthetic_urban(3, 32, seed=0, cache=False, progress=False)
+    picked = data.round_robin(ds, 13)
+    assert picked.labels.tolist() == [*range(10), 0, 1, 2]
+    second_of_0 = np.flatnonzero(ds.labels == 0)[1]
+    np.testing.assert_array_equal(picked.images[10], ds.images[second_of_0])
+    assert len(data.round_robin(ds, 100)) == 30  # more than there are: all of them
+    uneven = ds.subset(np.flatnonzero(ds.labels != 3)[:-2])  # class 3 absent, class 9 with one scene
+    assert data.round_robin(uneven, 9).labels.tolist() == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    for bad in (0, -1, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="n must be a positive integer"):
+            data.round_robin(ds, bad)
+    with pytest.raises(ValueError, match="empty"):
+        data.round_robin(ds.subset(np.zeros(0, np.int64)), 3)
+
+
 def test_per_class_picks_the_first_of_each_class_in_class_order():
     ds = data.synthetic_urban(3, 32, seed=0, cache=False, progress=False)
     picked = data.per_class(ds, 2)
