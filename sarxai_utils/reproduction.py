@@ -1,0 +1,179 @@
+"""Experiments that test why a recomputed Max-Sensitivity column differs from Su et al.'s Table 1 (lesson 13).
+
+A column (each method's Max-Sensitivity) is reduced to what the disagreement is about by :func:`agreement`:
+Spearman's rho with the paper's ranking, Grad-CAM's rank (the paper's: 8 of 8, the least stable) and the level of
+the five pixel methods relative to the paper's (the geometric mean of ours / theirs). Each experiment changes one
+thing the paper leaves open and scores the column again (:func:`sensitivity_column`): the input scaling behind its
+radius (:func:`input_scalings`), a post-processing of the maps (:data:`POSTPROCESSING`), how long the model
+trained, its depth and its training seed (:func:`variant_profile`). :func:`verdict` says from the numbers which
+part of the disagreement a change explains.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+from torch import nn
+
+from . import cam, config, metrics, papers, results
+from .explain import PAPER_METHODS, explain
+
+PIXEL_METHODS: tuple[str, ...] = ("saliency", "input_x_gradient", "integrated_gradients", "guided_backprop",
+                                  "deconvolution")
+IMAGENET_STD = 0.226  # the mean of torchvision's ImageNet channel standard deviations (0.229, 0.224, 0.225)
+COURSE_SPAN = 2.0  # the course's model input spans [-1, 1] over the dB window (sar.DB_MIN ... sar.DB_MAX)
+LEVEL_TOLERANCE = 1.5  # a pixel level within this factor of the paper's counts as "at the paper's level"
+GRAD_CAM_LAST = 7  # Grad-CAM at this rank or above (of 8, 8 = least stable) counts as "the paper's outlier"
+CODE: tuple[str, ...] = (*results.DEFAULT_CODE, "reproduction")
+
+POSTPROCESSING: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "none": lambda maps: maps,
+    "absolute value": torch.abs,  # Captum's visualisation default for heat maps (sign="absolute_value")
+    "min-max to [0, 1]": cam.normalize,  # what a heat-map picture shows
+}
+
+
+def input_scalings(radius: float = 0.02) -> dict[str, float]:
+    """The paper's ``radius`` read in other input scalings, converted to the course's model input: the same
+    L-infinity ball drawn on a picture scaled to [0, 1], ImageNet-normalised, or kept as 8-bit values spans these
+    radii here (the course's own reading first)."""
+    if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not math.isfinite(radius) or radius <= 0:
+        raise ValueError(f"radius must be a positive number, got {radius!r}")
+    return {
+        "[-1, 1] (the course)": float(radius),
+        "[0, 1]": radius * COURSE_SPAN,
+        "[0, 1], ImageNet-normalised": radius * IMAGENET_STD * COURSE_SPAN,
+        "[0, 255] (8-bit values)": radius * COURSE_SPAN / 255,
+    }
+
+
+def variant_profile(cfg: config.Profile, experiment: str, value: Any) -> config.Profile:
+    """The profile of one trained-model experiment: ``"epochs"`` (``value`` epochs, the rest as ``cfg``),
+    ``"seed"`` (training seed ``value``) or ``"arch"`` (architecture ``value`` at a small scale: at most 64 px,
+    a quarter of the training scenes and half the epochs of ``cfg``, so that ResNet101 trains on a CPU)."""
+    if experiment == "epochs":
+        return config.load(cfg.name, **{**_sizes(cfg), "epochs": value})
+    if experiment == "seed":
+        return config.load(cfg.name, **{**_sizes(cfg), "seed": value})
+    if experiment == "arch":
+        small = dict(_sizes(cfg), urban_size=min(64, cfg.urban_size),
+                     n_train_per_class=max(1, cfg.n_train_per_class // 4), epochs=max(1, cfg.epochs // 2))
+        return config.load(cfg.name, **{**small, "arch": value})
+    raise ValueError(f"experiment must be 'epochs', 'seed' or 'arch', got {experiment!r}")
+
+
+def _sizes(cfg: config.Profile) -> dict[str, Any]:
+    """Every setting of ``cfg`` that config.load accepts as an override (so a variant keeps them all)."""
+    return {k: v for k, v in cfg.as_dict().items() if k not in ("name", "description")}
+
+
+def sensitivity_column(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, *,
+                       methods: Sequence[str] = PAPER_METHODS, radius: float = 0.02, n_samples: int = 10,
+                       seed: int = 0, postprocess: str = "none", options: Mapping[str, Mapping[str, Any]] | None = None,
+                       cache: bool = True, recompute: bool = False,
+                       label: str = "Max-Sensitivity") -> dict[str, np.ndarray]:
+    """Each method's per-image Max-Sensitivity ((N,) float arrays, Su et al. Eq. 4 as :func:`metrics.max_sensitivity`)
+    with the maps passed through ``POSTPROCESSING[postprocess]`` before they are compared; ``options[method]`` go to
+    ``explain`` (e.g. ``{"integrated_gradients": {"n_steps": 50}}``). Kept in the results cache keyed by the model, the
+    images, the targets and the settings (one entry per method)."""
+    if postprocess not in POSTPROCESSING:
+        raise ValueError(f"postprocess must be one of {list(POSTPROCESSING)}, got {postprocess!r}")
+    unknown = [m for m in methods if m not in PAPER_METHODS]
+    if unknown or not methods:
+        raise ValueError(f"methods must be a non-empty list of {list(PAPER_METHODS)}, got {list(methods)}")
+    options = dict(options or {})
+    if not set(options) <= set(methods) or not all(isinstance(o, Mapping) for o in options.values()):
+        raise ValueError(f"options must map some of the methods {list(methods)} to dicts of explain options, "
+                         f"got {options!r}")
+    post = POSTPROCESSING[postprocess]
+
+    def score(method: str) -> np.ndarray:
+        extra = dict(options.get(method, {}))
+        if postprocess == "none":
+            how: Any = method
+        else:
+            def how(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+                return post(explain(model, x, t, method, progress=False, **extra))
+            extra = {}
+        return metrics.max_sensitivity(model, images, targets, how, radius=radius, n_samples=n_samples, seed=seed,
+                                       progress=False, **extra).numpy().astype(np.float64)
+
+    key = dict(model=model, images=images, targets=targets, radius=float(radius), n_samples=int(n_samples),
+               seed=int(seed), postprocess=postprocess)
+    with results.collect(label, verbose=cache):
+        return {m: results.cached(f"{label}, {m}", lambda m=m: score(m),
+                                  {**key, "method": m, "options": dict(options.get(m, {}))}, code=CODE,
+                                  recompute=recompute, enabled=cache, verbose=False) for m in methods}
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """What a Max-Sensitivity column has in common with the paper's (one polarization)."""
+
+    rho: float  # Spearman's rho between the two rankings of the eight methods
+    grad_cam_rank: float  # Grad-CAM's rank among the eight, 1 = most stable, 8 = least (the paper's)
+    pixel_level: float  # geometric mean over PIXEL_METHODS of ours / the paper's (1 = the paper's level)
+
+    def explains_grad_cam(self) -> bool:
+        """Grad-CAM is among the two least stable methods, as in the paper."""
+        return self.grad_cam_rank >= GRAD_CAM_LAST
+
+    def explains_pixel_level(self) -> bool:
+        """The pixel methods are within LEVEL_TOLERANCE of the paper's level."""
+        return 1 / LEVEL_TOLERANCE <= self.pixel_level <= LEVEL_TOLERANCE
+
+
+def agreement(column: Mapping[str, float | np.ndarray], polarization: str = "VV") -> Agreement:
+    """Compare a column (each of the eight methods' mean Max-Sensitivity, or its per-image values) with Su et al.'s
+    Table 1 for ``polarization``."""
+    from scipy.stats import rankdata
+
+    if polarization not in papers.SU_TABLE1["max_sensitivity"]:
+        raise ValueError(f"polarization must be 'VV' or 'VH', got {polarization!r}")
+    missing = [m for m in PAPER_METHODS if m not in column]
+    if missing:
+        raise ValueError(f"the column lacks {missing}: agreement needs all eight methods of the paper")
+    ours = np.array([float(np.mean(column[m])) for m in PAPER_METHODS])
+    if not np.isfinite(ours).all():
+        raise ValueError("the column holds NaN or inf values")
+    paper = papers.SU_TABLE1["max_sensitivity"][polarization]
+    theirs = np.array([paper[m] for m in PAPER_METHODS])
+    rank = rankdata(ours)[list(PAPER_METHODS).index("grad_cam")]
+    pixel = [list(PAPER_METHODS).index(m) for m in PIXEL_METHODS]
+    level = float(np.exp(np.mean(np.log(np.maximum(ours[pixel], 1e-12) / theirs[pixel]))))
+    return Agreement(float(spearmanr(ours, theirs)[0]), float(rank), level)
+
+
+def verdict(name: str, changed: Agreement, baseline: Agreement) -> str:
+    """One sentence, from the numbers, on what the change ``name`` does to the disagreement with the paper."""
+    parts = []
+    if changed.explains_grad_cam() and not baseline.explains_grad_cam():
+        parts.append(f"moves Grad-CAM to rank {changed.grad_cam_rank:.0f} of 8, as in the paper")
+    else:
+        parts.append(f"leaves Grad-CAM at rank {changed.grad_cam_rank:.0f} of 8 (the paper: 8)")
+    if changed.explains_pixel_level() and not baseline.explains_pixel_level():
+        parts.append(f"brings the pixel methods to the paper's level ({changed.pixel_level:.2f} x)")
+    else:
+        parts.append(f"puts the pixel methods at {changed.pixel_level:.2f} x the paper's level")
+    explained = [what for what, ok in (("Grad-CAM's rank", changed.explains_grad_cam()),
+                                       ("the pixel methods' level", changed.explains_pixel_level())) if ok]
+    summary = ("explains " + " and ".join(explained)) if explained else "explains neither"
+    return f"{name}: {', '.join(parts)}; rho with the paper {changed.rho:+.2f}: {summary}"
+
+
+def confidence(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
+    """The softmax probability the model gives each image's target class: (N,) float array."""
+    from .explain import model_device, num_classes, target_tensor
+
+    device, dtype = model_device(model)
+    x = images.to(device=device, dtype=dtype)
+    t = target_tensor(targets, len(x), num_classes(model, x[:1]), device)
+    with torch.inference_mode():
+        probs = torch.softmax(model(x), dim=1)
+    return probs[torch.arange(len(x), device=device), t].double().cpu().numpy()
