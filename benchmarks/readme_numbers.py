@@ -41,6 +41,16 @@ TEMPLATES = {
         "reaches {l12.acc_both:.1%} (VV model {l12.acc_vv:.1%}, VH model {l12.acc_vh:.1%}); per class, the attribution "
         "methods put {l12.vv_share_min:.0%} to {l12.vv_share_max:.0%} of its attribution on VV, which the lesson tests "
         "against interventions on the channels and against the single-polarization models."),
+    "lesson13": (
+        "Measured by lesson 13 in the `{profile}` profile (VV, {l13.n_scenes} held-out scenes, recorded {d13}): the "
+        "Max-Sensitivity column of the lesson's model has Spearman rho {l13.base_rho:+.2f} with Su et al.'s, Grad-CAM "
+        "at rank {l13.base_rank:.0f} of 8 (the paper's: 8, the least stable) and the five pixel methods at "
+        "{l13.base_level:.2f} x the paper's level; over three training seeds rho spans {l13.seed_rho_min:+.2f} to "
+        "{l13.seed_rho_max:+.2f}. Reading the paper's radius in four input scalings moves the pixel level from "
+        "{l13.radius_level_min:.2f} x to {l13.radius_level_max:.2f} x, and min-max scaled maps give "
+        "{l13.minmax_level:.2f} x. In the {l13.n_experiments} experiments (seeds, radius, post-processing, shorter "
+        "training, depth) Grad-CAM's rank is {l13.rank_range} of 8; {l13.n_rank_ok} of them reproduce the paper's "
+        "Grad-CAM and {l13.n_level_ok} its pixel level ({l13.level_ok})."),
     "lesson02": (
         "- Lesson 02, `{profile}` (recorded {d02}): held-out accuracy VV {l02.acc_vv:.1%}, VH {l02.acc_vh:.1%} (Su et "
         "al.: 84.44 / 83.44 % on OpenSARUrban), with "

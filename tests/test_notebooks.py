@@ -60,6 +60,7 @@ REAL_DATA_LESSONS: dict[str, tuple[str | None, ...]] = {
     "10": ("mstar",),
     "11": ("opensarurban",),
     "12": ("opensarurban",),
+    "13": ("opensarurban",),
 }
 REAL_RUNS = [(p, source) for p in NOTEBOOKS for source in REAL_DATA_LESSONS.get(p.name[:2], ())]
 
