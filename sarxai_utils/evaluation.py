@@ -256,7 +256,8 @@ def format_table(results: Mapping[str, MethodScores], columns: Sequence[str],
                  extra: Mapping[str, Mapping[str, float]] | None = None, digits: int = 3) -> str:
     """A plain-text table: one row per entry of ``results`` with the mean of each metric in ``columns`` (names of
     ``METRICS``), then the ``extra`` columns (title -> row name -> value, e.g. the paper's numbers); the best
-    value of each metric column (lower or higher, as ``METRICS`` says) is marked with a star."""
+    method of each metric column (lower or higher, as ``METRICS`` says) is marked with a star. Reference rows (names
+    that are not methods of ``explain.METHODS``: the random map, the evidence mask) are shown but never starred."""
     unknown = [c for c in columns if c not in METRICS]
     if unknown:
         raise ValueError(f"columns {unknown} are not metrics of evaluation.METRICS ({list(METRICS)})")
@@ -268,7 +269,7 @@ def format_table(results: Mapping[str, MethodScores], columns: Sequence[str],
         "".join(f" {'':>13}" for _ in extra)
     best = {}
     for c in columns:
-        means = {k: r.mean(c) for k, r in results.items() if not math.isnan(r.mean(c))}
+        means = {k: r.mean(c) for k, r in results.items() if r.name in METHODS and not math.isnan(r.mean(c))}
         if means:
             pick = min if METRICS[c].better == "lower" else max
             best[c] = pick(means.values())
@@ -277,7 +278,7 @@ def format_table(results: Mapping[str, MethodScores], columns: Sequence[str],
         cells = []
         for c in columns:
             value = r.mean(c)
-            mark = "*" if c in best and value == best[c] else " "
+            mark = "*" if c in best and value == best[c] and r.name in METHODS else " "
             cells.append(f"{'-':>13} " if math.isnan(value) else f"{value:>13.{digits}f}{mark}")
         for column in extra.values():
             value = column.get(key, math.nan)

@@ -68,11 +68,15 @@ def test_format_table_marks_the_best_and_adds_columns(setup):
     lines = text.splitlines()
     assert lines[0].split()[:3] == ["method", "Max-Sens.", "Rel."] and "(lower)" in lines[1]
     oracle_line = next(line for line in lines if line.startswith("oracle"))
-    assert "1.000*" in oracle_line and " - " in oracle_line  # best relevance mass; no Max-Sensitivity
+    assert "1.000 " in oracle_line and "*" not in oracle_line  # a reference: shown, never starred
+    assert " - " in oracle_line  # no Max-Sensitivity for a reference map
     saliency_line = next(line for line in lines if line.startswith("Saliency"))
     assert "0.153" in saliency_line
     best = min(results[m].mean("max_sensitivity") for m in ("saliency", "occlusion"))
     assert f"{best:.3f}*" in text
+    best_mass = max(results[m].mean("relevance_mass") for m in ("saliency", "occlusion"))
+    assert f"{best_mass:.3f}*" in text  # the best method is starred although the oracle scores higher
+    assert text.count("*") == 2
 
 
 def test_score_methods_bad_input(setup):
