@@ -119,6 +119,7 @@ class Agreement:
     rho: float  # Spearman's rho between the two rankings of the eight methods
     grad_cam_rank: float  # Grad-CAM's rank among the eight, 1 = most stable, 8 = least (the paper's)
     pixel_level: float  # geometric mean over PIXEL_METHODS of ours / the paper's (1 = the paper's level)
+    rho_without_grad_cam: float  # Spearman's rho over the seven other methods: the agreement Grad-CAM hides
 
     def explains_grad_cam(self) -> bool:
         """Grad-CAM is among the two least stable methods, as in the paper."""
@@ -144,27 +145,50 @@ def agreement(column: Mapping[str, float | np.ndarray], polarization: str = "VV"
         raise ValueError("the column holds NaN or inf values")
     paper = papers.SU_TABLE1["max_sensitivity"][polarization]
     theirs = np.array([paper[m] for m in PAPER_METHODS])
-    rank = rankdata(ours)[list(PAPER_METHODS).index("grad_cam")]
+    gc = list(PAPER_METHODS).index("grad_cam")
+    rank = rankdata(ours)[gc]
+    others = [k for k in range(len(PAPER_METHODS)) if k != gc]
+    return Agreement(float(spearmanr(ours, theirs)[0]), float(rank), _level(ours, theirs),
+                     float(spearmanr(ours[others], theirs[others])[0]))
+
+
+def _level(ours: np.ndarray, theirs: np.ndarray) -> float:
+    """Geometric mean over PIXEL_METHODS of ours / theirs (arrays in PAPER_METHODS order)."""
     pixel = [list(PAPER_METHODS).index(m) for m in PIXEL_METHODS]
-    level = float(np.exp(np.mean(np.log(np.maximum(ours[pixel], 1e-12) / theirs[pixel]))))
-    return Agreement(float(spearmanr(ours, theirs)[0]), float(rank), level)
+    return float(np.exp(np.mean(np.log(np.maximum(ours[pixel], 1e-12) / theirs[pixel]))))
+
+
+def level_interval(column: Mapping[str, np.ndarray], polarization: str = "VV", n_boot: int = 1000,
+                   seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval of the pixel level of a column of per-image values (the images resampled with
+    replacement, the same images for every method)."""
+    values = np.stack([np.asarray(column[m], np.float64).reshape(-1) for m in PAPER_METHODS])
+    if values.shape[1] < 2 or not np.isfinite(values).all():
+        raise ValueError("level_interval needs at least two finite per-image values for each of the eight methods")
+    paper = papers.SU_TABLE1["max_sensitivity"][polarization]
+    theirs = np.array([paper[m] for m in PAPER_METHODS])
+    picks = np.random.default_rng(seed).integers(0, values.shape[1], (n_boot, values.shape[1]))
+    levels = [_level(values[:, p].mean(axis=1), theirs) for p in picks]
+    return float(np.percentile(levels, 2.5)), float(np.percentile(levels, 97.5))
 
 
 def verdict(name: str, changed: Agreement, baseline: Agreement) -> str:
-    """One sentence, from the numbers, on what the change ``name`` does to the disagreement with the paper."""
-    parts = []
-    if changed.explains_grad_cam() and not baseline.explains_grad_cam():
-        parts.append(f"moves Grad-CAM to rank {changed.grad_cam_rank:.0f} of 8, as in the paper")
-    else:
-        parts.append(f"leaves Grad-CAM at rank {changed.grad_cam_rank:.0f} of 8 (the paper: 8)")
-    if changed.explains_pixel_level() and not baseline.explains_pixel_level():
-        parts.append(f"brings the pixel methods to the paper's level ({changed.pixel_level:.2f} x)")
-    else:
-        parts.append(f"puts the pixel methods at {changed.pixel_level:.2f} x the paper's level")
-    explained = [what for what, ok in (("Grad-CAM's rank", changed.explains_grad_cam()),
-                                       ("the pixel methods' level", changed.explains_pixel_level())) if ok]
-    summary = ("explains " + " and ".join(explained)) if explained else "explains neither"
-    return f"{name}: {', '.join(parts)}; rho with the paper {changed.rho:+.2f}: {summary}"
+    """One sentence, from the numbers, on what the change ``name`` does to the disagreement with the paper: a part
+    is *reproduced* when the change agrees with the paper there and the ``baseline`` does not."""
+    parts = [f"puts Grad-CAM at rank {changed.grad_cam_rank:.0f} of 8 (baseline {baseline.grad_cam_rank:.0f}, the "
+             f"paper 8)", f"the pixel methods at {changed.pixel_level:.2f} x the paper's level (baseline "
+             f"{baseline.pixel_level:.2f} x)", f"rho {changed.rho:+.2f} (baseline {baseline.rho:+.2f})"]
+    done, already = [], []
+    for what, now, before in (("Grad-CAM's rank", changed.explains_grad_cam(), baseline.explains_grad_cam()),
+                              ("the pixel level", changed.explains_pixel_level(), baseline.explains_pixel_level())):
+        if now and before:
+            already.append(what)
+        elif now:
+            done.append(what)
+    summary = ("reproduces " + " and ".join(done)) if done else "reproduces neither part"
+    if already:
+        summary += f" ({' and '.join(already)} already agreed at the baseline)"
+    return f"{name}: {', '.join(parts)}: {summary}"
 
 
 def confidence(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:

@@ -134,12 +134,31 @@ def test_agreement_of_a_column_like_ours():
     assert a.grad_cam_rank == 1 and a.pixel_level == pytest.approx(2.5)
     assert not a.explains_grad_cam() and not a.explains_pixel_level()
     assert a.rho < 0.5
+    assert a.rho_without_grad_cam == pytest.approx(1.0)  # the seven others keep the paper's order
     line = reproduction.verdict("test", a, a)
-    assert line.startswith("test: leaves Grad-CAM at rank 1 of 8") and line.endswith("explains neither")
+    assert line.startswith("test: puts Grad-CAM at rank 1 of 8 (baseline 1, the paper 8)")
+    assert line.endswith("reproduces neither part")
     fixed = reproduction.agreement({m: paper[m] * 1.2 for m in PAPER_METHODS}, "VV")
-    assert "brings the pixel methods to the paper's level (1.20 x)" in reproduction.verdict("t", fixed, a)
-    assert "moves Grad-CAM to rank 8 of 8" in reproduction.verdict("t", fixed, a)
-    assert reproduction.verdict("t", fixed, a).endswith("explains Grad-CAM's rank and the pixel methods' level")
+    text = reproduction.verdict("t", fixed, a)
+    assert "the pixel methods at 1.20 x the paper's level (baseline 2.50 x)" in text
+    assert text.endswith("reproduces Grad-CAM's rank and the pixel level")
+    assert reproduction.verdict("t", fixed, fixed).endswith(
+        "reproduces neither part (Grad-CAM's rank and the pixel level already agreed at the baseline)")
+
+
+def test_level_interval_brackets_the_level_and_rejects_bad_columns():
+    paper = papers.SU_TABLE1["max_sensitivity"]["VV"]
+    rng = np.random.default_rng(0)
+    column = {m: paper[m] * rng.uniform(1.5, 2.5, 20) for m in PAPER_METHODS}
+    low, high = reproduction.level_interval(column, "VV", n_boot=500)
+    level = reproduction.agreement(column, "VV").pixel_level
+    assert 1.5 < low < level < high < 2.5
+    flat = {m: np.full(20, 3 * paper[m]) for m in PAPER_METHODS}
+    assert reproduction.level_interval(flat, "VV") == pytest.approx((3.0, 3.0))
+    with pytest.raises(ValueError, match="at least two finite"):
+        reproduction.level_interval({m: v[:1] for m, v in column.items()})
+    with pytest.raises(ValueError, match="at least two finite"):
+        reproduction.level_interval({**column, "saliency": np.full(20, np.nan)})
 
 
 def test_agreement_rejects_incomplete_or_bad_columns():
