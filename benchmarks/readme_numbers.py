@@ -48,9 +48,10 @@ TEMPLATES = {
         "{l13.base_level:.2f} x the paper's level; over three training seeds rho spans {l13.seed_rho_min:+.2f} to "
         "{l13.seed_rho_max:+.2f}. Reading the paper's radius in four input scalings moves the pixel level from "
         "{l13.radius_level_min:.2f} x to {l13.radius_level_max:.2f} x, and min-max scaled maps give "
-        "{l13.minmax_level:.2f} x. Of the {l13.n_experiments} single changes (radius, post-processing, shorter training, "
-        "depth at a small scale), {l13.n_rank_ok} reproduce the paper's Grad-CAM rank and {l13.n_level_ok} its pixel "
-        "level ({l13.level_ok}); over all columns, seeds included, Grad-CAM's rank is {l13.rank_range} of 8."),
+        "{l13.minmax_level:.2f} x. Of the {l13.n_experiments} single changes (radius, post-processing, shorter "
+        "training, depth at a small scale), {l13.n_rank_ok} reproduce the paper's Grad-CAM rank and "
+        "{l13.n_level_ok} its pixel level ({l13.level_ok}); over all columns, seeds included, Grad-CAM's rank is "
+        "{l13.rank_range} of 8."),
     "lesson02": (
         "- Lesson 02, `{profile}` (recorded {d02}): held-out accuracy VV {l02.acc_vv:.1%}, VH {l02.acc_vh:.1%} (Su et "
         "al.: 84.44 / 83.44 % on OpenSARUrban), with "
