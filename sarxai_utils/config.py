@@ -146,8 +146,8 @@ def load(name: str = "auto", **overrides: Any) -> Profile:
             continue
         wanted = int if types[key] in (int, "int") else float
         ok_type = isinstance(value, int) if wanted is int else isinstance(value, (int, float))
-        lowest_ok = 0 if key == "seed" else 1e-300  # a seed may be 0 (every profile's own); sizes must be > 0
-        if isinstance(value, bool) or not ok_type or not math.isfinite(value) or value < lowest_ok:
+        if isinstance(value, bool) or not ok_type or not math.isfinite(value) or \
+                (value < 0 if key == "seed" else value <= 0):  # a seed may be 0 (every profile's own), a size not
             kind = "non-negative" if key == "seed" else "positive"
             raise ProfileError(f"profile setting {key}={value!r} must be a {kind} {wanted.__name__}")
     return dataclasses.replace(profile, **overrides)
