@@ -17,6 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from . import sar
 
@@ -164,6 +165,17 @@ def map_norm(maps: np.ndarray, signed: bool | None = None, limit: float | None =
     return POSITIVE_CMAP, Normalize(0.0, limit)
 
 
+def clipped(maps: np.ndarray, norm: Normalize) -> str:
+    """Matplotlib's colour-bar ``extend`` for ``maps`` drawn with ``norm``: "max", "min" or "both" where some values
+    lie beyond the bar's ends (a percentile limit clips the hottest pixels: the bar then ends in a triangle), else
+    "neither"."""
+    values = np.asarray(maps, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    high = values.size > 0 and values.max() > norm.vmax
+    low = values.size > 0 and values.min() < norm.vmin
+    return "both" if high and low else "max" if high else "min" if low else "neither"
+
+
 def render_map(attribution: np.ndarray, signed: bool | None = None, limit: float | None = None) -> np.ndarray:
     """A 2-D map as the (H, W, 3) uint8 RGB picture of its colours alone (no SAR image under it), one pixel per map
     pixel, with the colormap and limits of :func:`map_norm` (values beyond the limit take the end colour)."""
@@ -204,7 +216,7 @@ def show_attribution(ax: Axes, attribution: np.ndarray, intensity: np.ndarray | 
     ax.set_xticks([])
     ax.set_yticks([])
     if colorbar:
-        ax.figure.colorbar(handle, ax=ax, fraction=0.046, pad=0.02, label=label)
+        ax.figure.colorbar(handle, ax=ax, fraction=0.046, pad=0.02, label=label, extend=clipped(attr, norm))
     return handle
 
 
@@ -215,7 +227,8 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
                      evidence: np.ndarray | None = None, shared_scale: bool = False,
                      signed: Mapping[str, bool] | None = None) -> Figure:
     """A Fig. 1-style grid: one row per image (e.g. VV and VH, or samples), the dB image first, then one column
-    per method (``maps[title][row]`` a 2-D map), each column on one shared colour scale with its colour bar.
+    per method (``maps[title][row]`` a 2-D map), each column on one shared colour scale with its colour bar (up to
+    the 99.5th percentile of |map|, :func:`map_limit`; the bar ends in a triangle where hotter pixels are clipped).
 
     ``metrics[title][row]`` (optional) is written in parentheses under the method's title, as in Su et al.'s
     Fig. 1 (Max-Sensitivity there). ``evidence`` (optional, a boolean (H, W) mask shared by the rows) is drawn as a
@@ -251,7 +264,8 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
     db_range = db_limits(np.stack([np.asarray(i) for i in intensities]))
     for r in range(rows):
         handle = show_db(axes[r, 0], intensities[r], f"{row_labels[r]}: image", *db_range, colorbar=False)
-    fig.colorbar(handle, ax=axes[:, 0], shrink=0.8, label="dB", location="left")
+    bar = fig.colorbar(handle, ax=axes[:, 0], shrink=0.8, label="dB", location="bottom", pad=0.01)  # under the
+    bar.ax.xaxis.set_major_locator(MaxNLocator(4))  # images like the methods' bars: a bar on the left hid row labels
     if shared_scale:
         every = np.stack([_maps(m, f"maps[{name!r}]") for name, column in maps.items() for m in column])
         shared = is_signed(every), map_limit(every)
@@ -265,7 +279,8 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
             handle = show_attribution(axes[r, c], stack[r], intensities[r] if overlay else None, label, is_signed_map,
                                       limit, db_range=db_range, colorbar=False)
         bar = fig.colorbar(handle, ax=axes[:, c], shrink=0.8, location="bottom", pad=0.01,
-                           label="signed" if is_signed_map else "≥ 0")  # short: neighbouring bars must not collide
+                           label="signed" if is_signed_map else "≥ 0",  # short: neighbouring bars must not collide
+                           extend=clipped(stack, handle.norm))  # a triangle where the limit clips hotter pixels
         ticks = [-limit, 0.0, limit] if is_signed_map else [0.0, limit]  # few ticks: narrow horizontal bars
         bar.set_ticks(ticks, labels=[f"{t:.2g}" for t in ticks])
     if evidence is not None and evidence.any():
@@ -282,11 +297,13 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
 
 def attribution_gallery(intensities: np.ndarray, maps: np.ndarray, labels: np.ndarray, classes: Sequence[str],
                         title: str, masks: np.ndarray | None = None, predictions: np.ndarray | None = None,
-                        panel_size: float = 1.9) -> Figure:
+                        panel_size: float = 1.9, limit: float | None = None) -> Figure:
     """Per-class gallery of one method: one column per class (its first image in the arrays), the dB image on top
     and the attribution over it below, one shared colour scale; lime contours show the evidence ``masks``.
 
     ``intensities`` and ``maps`` are (N, H, W) (linear intensity; attributions), ``labels`` (N,) class indices.
+    ``limit`` sets the colour scale (default: :func:`map_limit` of the maps shown), e.g. one limit for two
+    galleries that are compared.
     """
     images, attrs = np.asarray(intensities), _maps(maps)
     labels = np.asarray(labels)
@@ -299,7 +316,7 @@ def attribution_gallery(intensities: np.ndarray, maps: np.ndarray, labels: np.nd
     if not present:
         raise ValueError("attribution_gallery: no image has a label among the classes")
     picks = [int(np.flatnonzero(labels == k)[0]) for k in present]
-    signed, limit = is_signed(attrs[picks]), map_limit(attrs[picks])
+    signed, limit = is_signed(attrs[picks]), map_limit(attrs[picks]) if limit is None else float(limit)
     db_range = db_limits(images[picks])
     panel_size = fit_panels(panel_size, len(picks))
     fig, axes = plt.subplots(2, len(picks), figsize=(panel_size * len(picks) + 1.2, 2 * panel_size + 0.8),
@@ -313,7 +330,8 @@ def attribution_gallery(intensities: np.ndarray, maps: np.ndarray, labels: np.nd
             axes[1, c].contour(np.asarray(masks[i]), levels=[0.5], colors="lime",
                                linewidths=0.7)
     fig.colorbar(db_handle, ax=axes[0, :], shrink=0.8, label="dB")
-    fig.colorbar(handle, ax=axes[1, :], shrink=0.8, label="attribution (signed)" if signed else "attribution")
+    fig.colorbar(handle, ax=axes[1, :], shrink=0.8, label="attribution (signed)" if signed else "attribution",
+                 extend=clipped(attrs[picks], handle.norm))
     fig.suptitle(title, fontsize=11)
     return fig
 

@@ -337,6 +337,27 @@ def test_attribution_grid_layout_titles_shared_scale_and_png(tmp_path):
     assert len(fig.axes) == len(panels) + 3  # one colour bar for the dB images and one per method
 
 
+def test_clipped_says_which_end_of_the_colour_bar_cuts_values():
+    from matplotlib.colors import Normalize
+
+    assert viz.clipped(np.array([0.0, 0.5, 1.0]), Normalize(0, 1)) == "neither"
+    assert viz.clipped(np.array([0.0, 2.0]), Normalize(0, 1)) == "max"
+    assert viz.clipped(np.array([-3.0, 0.5]), Normalize(-1, 1)) == "min"
+    assert viz.clipped(np.array([-3.0, 3.0, np.nan]), Normalize(-1, 1)) == "both"
+    assert viz.clipped(np.array([np.nan]), Normalize(0, 1)) == "neither"
+
+
+def test_attribution_grid_marks_a_clipped_colour_bar():
+    rng = np.random.default_rng(0)
+    hot = np.abs(rng.normal(size=(16, 16)))
+    hot[0, 0] = 100.0  # one hot pixel above the 99.5th percentile
+    fig = viz.attribution_grid([rng.uniform(0.01, 1, (16, 16))], {"hot": [hot], "flat": [np.ones((16, 16))]}, ["VV"])
+    bars = {ax.get_xlabel(): ax for ax in fig.axes if ax.get_xlabel() in ("≥ 0", "signed")}
+    extends = sorted(getattr(cb, "extend", None) for cb in (ax._colorbar for ax in fig.axes if hasattr(ax, "_colorbar")))
+    assert bars and "max" in extends and "neither" in extends
+    plt.close(fig)
+
+
 def test_attribution_grid_checks_its_inputs():
     img = [np.ones((8, 8))]
     with pytest.raises(ValueError, match="row labels"):
@@ -373,6 +394,9 @@ def test_attribution_gallery_one_column_per_present_class():
     assert sum(len(ax.collections) > 0 for ax in panels) == 3  # evidence contours on the map row
     only_two = viz.attribution_gallery(ds.images[:2, 0], maps[:2], ds.labels[:2], ds.classes, "t")
     assert len(_image_axes(only_two)) == 4
+    shared = viz.attribution_gallery(ds.images[:, 0], maps, ds.labels, ds.classes, "t", limit=0.25)
+    assert {ax.images[-1].norm.vmax for ax in _image_axes(shared) if ax.images[-1].get_cmap().name == viz.POSITIVE_CMAP} \
+        == {0.25}  # a given limit is the scale of every map panel
 
 
 def test_attribution_gallery_checks_shapes():
