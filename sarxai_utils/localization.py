@@ -39,6 +39,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from .metrics import PairedDifference, paired_difference
+
 EMPTY_BOX: np.ndarray = np.array([-1, -1, -1, -1], dtype=np.int64)
 EMPTY_BOX.setflags(write=False)
 FLAT_ULPS: int = 64  # a map whose spread is below 64 float steps of its magnitude counts as constant (as in .cam)
@@ -482,38 +484,17 @@ def image_alone(images: Any, q: int | None = None, blur_sigma: float | None = No
     return cam.normalize(maps).cpu().numpy().astype(np.float32)
 
 
-@dataclass(frozen=True)
-class PairedDifference:
-    """Accuracy of A minus accuracy of B on the same images, with a percentile bootstrap interval."""
-
-    difference: float
-    low: float
-    high: float
-    n_boot: int
-
-    @property
-    def verdict(self) -> str:
-        """"A" / "B" when the interval excludes 0 on that side, "tie" otherwise."""
-        return "A" if self.low > 0 else "B" if self.high < 0 else "tie"
-
-
 def paired_bootstrap(hits_a: Any, hits_b: Any, n_boot: int = 1000, seed: int = 0,
                      level: float = 0.95) -> PairedDifference:
     """Difference of two per-image success rates (booleans, the same images for both) with a paired bootstrap
-    interval: images are resampled with replacement and the difference recomputed on each resample."""
+    interval: images are resampled with replacement and the difference recomputed on each resample
+    (:func:`metrics.paired_difference` on booleans)."""
     a, b = np.asarray(hits_a), np.asarray(hits_b)
     if a.ndim != 1 or a.shape != b.shape or a.size == 0:
         raise ValueError(f"hits_a and hits_b must be non-empty 1-D arrays of one length, got {a.shape} and {b.shape}")
     if a.dtype != bool or b.dtype != bool:
         raise ValueError(f"hits_a and hits_b must be boolean (localised or not), got {a.dtype} and {b.dtype}")
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
-        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
-    draws = np.random.default_rng(seed).integers(0, a.size, size=(int(n_boot), a.size))
-    boot = a[draws].mean(axis=1) - b[draws].mean(axis=1)
-    low, high = np.percentile(boot, [50 * (1 - level), 50 * (1 + level)])
-    return PairedDifference(float(a.mean() - b.mean()), float(low), float(high), int(n_boot))
+    return paired_difference(a, b, n_boot, seed, level)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ the last two computable because it knows where each class's evidence is):
   pixels filled with SAR clutter by default) and :func:`randomization_check` (Adebayo et al. 2018).
 
 Plus :func:`channel_share` (VV vs VH attribution mass of a dual-pol model), :func:`completeness` of Integrated
-Gradients, :func:`map_correlation` and :func:`rank_stability` (how stable a ranking of methods is under a
-bootstrap over images).
+Gradients, :func:`map_correlation`, :func:`rank_stability` (how stable a ranking of methods is under a
+bootstrap over images) and :func:`paired_difference` (two methods' mean scores on the same images, with a paired
+bootstrap interval).
 """
 
 from __future__ import annotations
@@ -735,8 +736,45 @@ def randomization_check(model: nn.Module, images: torch.Tensor, targets: Any, me
 
 
 # --------------------------------------------------------------------------------------------------------------
-# How stable is a ranking of methods? (bootstrap over images)
+# Is one method's mean score above another's? How stable is a ranking of methods? (bootstrap over images)
 # --------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PairedDifference:
+    """Mean score of A minus mean score of B on the same images, with a percentile bootstrap interval."""
+
+    difference: float
+    low: float
+    high: float
+    n_boot: int
+
+    @property
+    def verdict(self) -> str:
+        """"A" / "B" when the interval excludes 0 on that side, "tie" otherwise."""
+        return "A" if self.low > 0 else "B" if self.high < 0 else "tie"
+
+
+def paired_difference(scores_a: Any, scores_b: Any, n_boot: int = 1000, seed: int = 0,
+                      level: float = 0.95) -> PairedDifference:
+    """Difference of two methods' mean per-image scores (the same images, in the same order) with a paired
+    bootstrap interval: the images are resampled with replacement and the difference recomputed on each resample.
+    Booleans (localised or not) give a difference of success rates."""
+    a, b = np.asarray(scores_a), np.asarray(scores_b)
+    if a.ndim != 1 or a.shape != b.shape or a.size == 0:
+        raise ValueError(f"scores_a and scores_b must be non-empty 1-D arrays of one length, got {a.shape} and "
+                         f"{b.shape}")
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("scores_a and scores_b must be finite (a NaN score has no place in a mean)")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    draws = np.random.default_rng(seed).integers(0, a.size, size=(int(n_boot), a.size))
+    boot = a[draws].mean(axis=1) - b[draws].mean(axis=1)
+    low, high = np.percentile(boot, [50 * (1 - level), 50 * (1 + level)])
+    return PairedDifference(float(a.mean() - b.mean()), float(low), float(high), int(n_boot))
+
+
 @dataclass(frozen=True)
 class RankStability:
     """Bootstrap of a ranking of M methods scored on the same N images (rank 1 = lowest mean score)."""

@@ -503,3 +503,30 @@ def test_max_sensitivity_reuses_given_maps(slim1):
     torch.testing.assert_close(fresh, reused, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="maps must be"):
         metrics.max_sensitivity(slim1, x, 0, "saliency", maps=maps[:1])
+
+
+def test_paired_difference_of_mean_scores():
+    rng = np.random.default_rng(0)
+    b = rng.random(200)
+    a = b + 0.1 + 0.01 * rng.standard_normal(200)  # A scores 0.1 higher on every image
+    res = metrics.paired_difference(a, b, n_boot=500, seed=0)
+    assert res.difference == pytest.approx(float(a.mean() - b.mean()))
+    assert res.low <= res.difference <= res.high and res.verdict == "A"
+    assert metrics.paired_difference(b, a, 500).verdict == "B"
+    assert metrics.paired_difference(a, a, 200).verdict == "tie"  # no difference: a zero-width interval at 0
+    hits = metrics.paired_difference(np.array([True, True, False, True]), np.array([False, True, False, False]), 100)
+    assert hits.difference == pytest.approx(0.5)  # booleans: a difference of success rates
+    assert metrics.paired_difference(a, b, 300, seed=1) == metrics.paired_difference(a, b, 300, seed=1)
+
+
+@pytest.mark.parametrize("a, b, kwargs, message", [
+    (np.ones(3), np.ones(4), {}, "one length"),
+    (np.ones((2, 2)), np.ones((2, 2)), {}, "1-D"),
+    (np.array([]), np.array([]), {}, "non-empty"),
+    (np.array([1.0, np.nan]), np.ones(2), {}, "finite"),
+    (np.ones(3), np.ones(3), {"n_boot": 0}, "n_boot"),
+    (np.ones(3), np.ones(3), {"level": 1.0}, "level"),
+])
+def test_paired_difference_rejects_bad_input(a, b, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        metrics.paired_difference(a, b, **kwargs)
