@@ -6,7 +6,7 @@ the five pixel methods relative to the paper's (the geometric mean of ours / the
 thing the paper leaves open and scores the column again (:func:`sensitivity_column`): the input scaling behind its
 radius (:func:`input_scalings`), a post-processing of the maps (:data:`POSTPROCESSING`), how long the model
 trained, its depth and its training seed (:func:`variant_profile`). :func:`verdict` says from the numbers which
-part of the disagreement a change explains.
+part of the disagreement a change explains, and :func:`tally` counts it over all the single changes.
 """
 
 from __future__ import annotations
@@ -130,21 +130,26 @@ class Agreement:
         return 1 / LEVEL_TOLERANCE <= self.pixel_level <= LEVEL_TOLERANCE
 
 
+def paper_column(polarization: str = "VV") -> np.ndarray:
+    """Su et al.'s Max-Sensitivity of the eight methods for ``polarization`` ("VV" or "VH"), in PAPER_METHODS order."""
+    if polarization not in papers.SU_TABLE1["max_sensitivity"]:
+        raise ValueError(f"polarization must be 'VV' or 'VH', got {polarization!r}")
+    paper = papers.SU_TABLE1["max_sensitivity"][polarization]
+    return np.array([paper[m] for m in PAPER_METHODS])
+
+
 def agreement(column: Mapping[str, float | np.ndarray], polarization: str = "VV") -> Agreement:
     """Compare a column (each of the eight methods' mean Max-Sensitivity, or its per-image values) with Su et al.'s
     Table 1 for ``polarization``."""
     from scipy.stats import rankdata
 
-    if polarization not in papers.SU_TABLE1["max_sensitivity"]:
-        raise ValueError(f"polarization must be 'VV' or 'VH', got {polarization!r}")
+    theirs = paper_column(polarization)
     missing = [m for m in PAPER_METHODS if m not in column]
     if missing:
         raise ValueError(f"the column lacks {missing}: agreement needs all eight methods of the paper")
     ours = np.array([float(np.mean(column[m])) for m in PAPER_METHODS])
     if not np.isfinite(ours).all():
         raise ValueError("the column holds NaN or inf values")
-    paper = papers.SU_TABLE1["max_sensitivity"][polarization]
-    theirs = np.array([paper[m] for m in PAPER_METHODS])
     gc = list(PAPER_METHODS).index("grad_cam")
     rank = rankdata(ours)[gc]
     others = [k for k in range(len(PAPER_METHODS)) if k != gc]
@@ -162,11 +167,17 @@ def level_interval(column: Mapping[str, np.ndarray], polarization: str = "VV", n
                    seed: int = 0) -> tuple[float, float]:
     """95 % bootstrap interval of the pixel level of a column of per-image values (the images resampled with
     replacement, the same images for every method)."""
+    theirs = paper_column(polarization)
+    missing = [m for m in PAPER_METHODS if m not in column]
+    if missing:
+        raise ValueError(f"the column lacks {missing}: level_interval needs all eight methods of the paper")
+    lengths = {np.asarray(column[m]).size for m in PAPER_METHODS}
+    if len(lengths) != 1:
+        raise ValueError(f"the methods' per-image values differ in length ({sorted(lengths)}): they must score the "
+                         "same images")
     values = np.stack([np.asarray(column[m], np.float64).reshape(-1) for m in PAPER_METHODS])
     if values.shape[1] < 2 or not np.isfinite(values).all():
         raise ValueError("level_interval needs at least two finite per-image values for each of the eight methods")
-    paper = papers.SU_TABLE1["max_sensitivity"][polarization]
-    theirs = np.array([paper[m] for m in PAPER_METHODS])
     picks = np.random.default_rng(seed).integers(0, values.shape[1], (n_boot, values.shape[1]))
     levels = [_level(values[:, p].mean(axis=1), theirs) for p in picks]
     return float(np.percentile(levels, 2.5)), float(np.percentile(levels, 97.5))
@@ -189,6 +200,34 @@ def verdict(name: str, changed: Agreement, baseline: Agreement) -> str:
     if already:
         summary += f" ({' and '.join(already)} already agreed at the baseline)"
     return f"{name}: {', '.join(parts)}: {summary}"
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the single changes of an experiment reproduce, each against its own baseline column."""
+
+    changes: tuple[str, ...]  # the columns that change one thing against a baseline
+    rank_reproduced: tuple[str, ...]  # the changes that put Grad-CAM where the paper has it and their baseline not
+    level_reproduced: tuple[str, ...]  # the same for the pixel level
+    rank_range: tuple[float, float]  # Grad-CAM's lowest and highest rank over every column (baselines, seeds too)
+
+
+def tally(agreements: Mapping[str, Agreement], baseline_of: Mapping[str, str]) -> Tally:
+    """Count what each single change reproduces: ``baseline_of[name]`` names the baseline column of change
+    ``name`` (both keys of ``agreements``); columns that are not keys of ``baseline_of`` (baselines, other training
+    seeds) are no changes but count in the rank range."""
+    if not agreements:
+        raise ValueError("agreements is empty: tally needs at least one column")
+    unknown = sorted({n for pair in baseline_of.items() for n in pair} - set(agreements))
+    if unknown:
+        raise ValueError(f"baseline_of names columns that agreements lacks: {unknown}")
+    changes = tuple(baseline_of)
+    rank_ok = tuple(n for n in changes if agreements[n].explains_grad_cam()
+                    and not agreements[baseline_of[n]].explains_grad_cam())
+    level_ok = tuple(n for n in changes if agreements[n].explains_pixel_level()
+                     and not agreements[baseline_of[n]].explains_pixel_level())
+    ranks = [a.grad_cam_rank for a in agreements.values()]
+    return Tally(changes, rank_ok, level_ok, (min(ranks), max(ranks)))
 
 
 def confidence(model: nn.Module, images: torch.Tensor, targets: torch.Tensor) -> np.ndarray:

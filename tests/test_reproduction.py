@@ -159,6 +159,20 @@ def test_level_interval_brackets_the_level_and_rejects_bad_columns():
         reproduction.level_interval({m: v[:1] for m, v in column.items()})
     with pytest.raises(ValueError, match="at least two finite"):
         reproduction.level_interval({**column, "saliency": np.full(20, np.nan)})
+    with pytest.raises(ValueError, match="polarization must be 'VV' or 'VH', got 'HH'"):
+        reproduction.level_interval(column, "HH")
+    with pytest.raises(ValueError, match="lacks.*grad_cam"):
+        reproduction.level_interval({m: v for m, v in column.items() if m != "grad_cam"})
+    with pytest.raises(ValueError, match="differ in length"):
+        reproduction.level_interval({**column, "saliency": column["saliency"][:10]})
+
+
+def test_paper_column_is_table_1_in_method_order():
+    for pol in ("VV", "VH"):
+        assert reproduction.paper_column(pol).tolist() == [papers.SU_TABLE1["max_sensitivity"][pol][m]
+                                                           for m in PAPER_METHODS]
+    with pytest.raises(ValueError, match="polarization"):
+        reproduction.paper_column("both")
 
 
 def test_agreement_rejects_incomplete_or_bad_columns():
@@ -182,3 +196,19 @@ def test_confidence_is_the_softmax_probability_of_the_target(slim1, scenes):
     assert got.shape == (2,) and ((got > 0) & (got < 1)).all()
     with pytest.raises(ValueError, match="targets"):
         reproduction.confidence(slim1, x, torch.tensor([0.5, 1.0]))
+
+
+def test_tally_counts_each_change_against_its_own_baseline():
+    agree = reproduction.Agreement
+    columns = {"base": agree(0.1, 1, 3.0, 0.6), "seed 2": agree(0.0, 2, 3.1, 0.5),
+               "min-max": agree(0.2, 1, 1.2, 0.6),  # the level reproduced, the rank not
+               "rank only": agree(0.5, 8, 3.0, 0.6),  # the rank reproduced
+               "small base": agree(0.3, 7, 1.1, 0.6), "small deep": agree(0.3, 8, 1.0, 0.6)}  # already agreed
+    tallied = reproduction.tally(columns, {"min-max": "base", "rank only": "base", "small deep": "small base"})
+    assert tallied.changes == ("min-max", "rank only", "small deep")
+    assert tallied.rank_reproduced == ("rank only",) and tallied.level_reproduced == ("min-max",)
+    assert tallied.rank_range == (1, 8)
+    with pytest.raises(ValueError, match="lacks.*'nowhere'"):
+        reproduction.tally(columns, {"min-max": "nowhere"})
+    with pytest.raises(ValueError, match="empty"):
+        reproduction.tally({}, {})
