@@ -53,17 +53,18 @@ def show_db(ax: Axes, intensity: np.ndarray, title: str, vmin: float | None = No
     return handle
 
 
-def draw_box(ax: Axes, box: np.ndarray, color: str = "tab:red", label: str | None = None) -> None:
+def draw_box(ax: Axes, box: np.ndarray, color: str = "tab:red", label: str | None = None,
+             linestyle: str | tuple = "-") -> None:
     """Draw an inclusive (x0, y0, x1, y1) pixel box on ``ax``."""
     x0, y0, x1, y1 = (int(v) for v in box)
     ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0 + 1, y1 - y0 + 1, fill=False, ec=color, lw=1.2,
-                           label=label))
+                           label=label, ls=linestyle))
 
 
 def class_gallery(ds, n_per_class: int = 1, channel: int = 0, show_evidence: bool = True,
                   title: str | None = None, panel_size: float = 1.9) -> Figure:
     """One row per example and one column per class: dB images on one shared scale, with the evidence mask
-    (red contour), and for targets the box (yellow) and the radar shadow (cyan contour)."""
+    (red contour), and for targets the box (yellow, dashed) and the radar shadow (cyan contour)."""
     n_classes = len(ds.classes)
     picks = [np.flatnonzero(ds.labels == k)[:n_per_class] for k in range(n_classes)]
     if any(len(p) == 0 for p in picks):
@@ -88,8 +89,8 @@ def class_gallery(ds, n_per_class: int = 1, channel: int = 0, show_evidence: boo
                 ax.contour(ds.masks[i], levels=[0.5], colors="tab:red", linewidths=0.7)
                 if getattr(ds, "shadow_masks", None) is not None:
                     ax.contour(ds.shadow_masks[i], levels=[0.5], colors="cyan", linewidths=0.7)
-                if getattr(ds, "boxes", None) is not None:
-                    draw_box(ax, ds.boxes[i], "yellow")
+                if getattr(ds, "boxes", None) is not None:  # dashed: the target's outline stays visible under it
+                    draw_box(ax, ds.boxes[i], "yellow", linestyle=(0, (3, 2)))
     fig.colorbar(handle, ax=axes, shrink=0.8, label="dB")
     pol = ds.polarizations[channel] if hasattr(ds, "polarizations") else f"channel {channel}"
     fig.suptitle(title or f"Every class ({pol}); red: evidence mask", fontsize=11)
