@@ -143,11 +143,25 @@ def energy_pointing_game(maps: np.ndarray | torch.Tensor, masks: np.ndarray | to
     Score-CAM): (B,) values in [0, 1]. The box version of :func:`relevance_mass_accuracy`, for datasets that
     only have boxes; the evidence of thin or scattered classes fills a small part of its box."""
     a, m = _maps_and_masks(maps, masks, nonempty=True)
+    return relevance_mass_accuracy(a, evidence_boxes(m), "positive")
+
+
+def evidence_boxes(masks: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The bounding box of each non-empty evidence mask as a boolean (B, H, W) mask: what
+    :func:`energy_pointing_game` scores against. Its mean over the pixels is that score's chance level (the share of
+    a uniform map inside the box)."""
+    m = _as_numpy(masks, "masks")
+    m = m[None] if m.ndim == 2 else m
+    if m.ndim != 3 or m.dtype != np.bool_:
+        raise ValueError(f"masks must be boolean (B, H, W) or (H, W), got shape {m.shape} and dtype {m.dtype}")
+    empty = np.flatnonzero(~m.reshape(len(m), -1).any(axis=1))
+    if empty.size:
+        raise ValueError(f"masks {empty.tolist()[:10]} are empty: an empty mask has no bounding box")
     boxes = np.zeros_like(m)
     for b, mask in enumerate(m):
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         boxes[b, rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1] = True
-    return relevance_mass_accuracy(a, boxes, "positive")
+    return boxes
 
 
 MIN_SCORE_GAP: float = 1.0  # logits; below it a relative completeness error is not meaningful

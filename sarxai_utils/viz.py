@@ -260,13 +260,14 @@ def attribution_grid(intensities: Sequence[np.ndarray], maps: Mapping[str, Seque
             raise ValueError(f"evidence has shape {evidence.shape} but the images have {np.shape(intensities[0])}")
     cols = len(maps) + 1
     panel_size = fit_panels(panel_size, cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(panel_size * cols + 1.2, panel_size * rows + 0.9), squeeze=False,
+    fig, axes = plt.subplots(rows, cols, figsize=(panel_size * cols + 1.2, panel_size * rows + 0.9 + 0.3 * bool(title)),
+                             squeeze=False,
                              layout="constrained")
     db_range = db_limits(np.stack([np.asarray(i) for i in intensities]))
     for r in range(rows):
         handle = show_db(axes[r, 0], intensities[r], f"{row_labels[r]}: image", *db_range, colorbar=False)
     bar = fig.colorbar(handle, ax=axes[:, 0], shrink=0.8, label="dB", location="bottom", pad=0.01)  # under the
-    bar.ax.xaxis.set_major_locator(MaxNLocator(4))  # images like the methods' bars: a bar on the left hid row labels
+    bar.ax.xaxis.set_major_locator(MaxNLocator(3))  # images like the methods' bars: a bar on the left hid row labels
     if shared_scale:
         every = np.stack([_maps(m, f"maps[{name!r}]") for name, column in maps.items() for m in column])
         shared = is_signed(every), map_limit(every)

@@ -530,3 +530,18 @@ def test_paired_difference_of_mean_scores():
 def test_paired_difference_rejects_bad_input(a, b, kwargs, message):
     with pytest.raises(ValueError, match=message):
         metrics.paired_difference(a, b, **kwargs)
+
+
+def test_evidence_boxes_are_the_masks_bounding_boxes():
+    masks = np.zeros((2, 8, 8), bool)
+    masks[0, 2, 3] = masks[0, 5, 6] = True  # two pixels: the box spans rows 2-5, columns 3-6
+    masks[1, :, 0] = True  # a column: the box is that column
+    boxes = metrics.evidence_boxes(masks)
+    assert boxes[0].sum() == 16 and boxes[0, 2:6, 3:7].all() and boxes[1].sum() == 8 and boxes[1, :, 0].all()
+    assert metrics.evidence_boxes(masks[0]).shape == (1, 8, 8)
+    uniform = np.ones((2, 8, 8))  # a uniform map puts the box's share of the pixels in the box: the chance level
+    assert np.allclose(metrics.energy_pointing_game(uniform, masks), boxes.mean(axis=(1, 2)))
+    with pytest.raises(ValueError, match=r"masks \[1\] are empty"):
+        metrics.evidence_boxes(np.stack([masks[0], np.zeros((8, 8), bool)]))
+    with pytest.raises(ValueError, match="boolean"):
+        metrics.evidence_boxes(masks.astype(float))

@@ -353,7 +353,7 @@ def test_attribution_grid_marks_a_clipped_colour_bar():
     hot[0, 0] = 100.0  # one hot pixel above the 99.5th percentile
     fig = viz.attribution_grid([rng.uniform(0.01, 1, (16, 16))], {"hot": [hot], "flat": [np.ones((16, 16))]}, ["VV"])
     bars = {ax.get_xlabel(): ax for ax in fig.axes if ax.get_xlabel() in ("≥ 0", "signed")}
-    extends = sorted(getattr(cb, "extend", None) for cb in (ax._colorbar for ax in fig.axes if hasattr(ax, "_colorbar")))
+    extends = sorted(ax._colorbar.extend for ax in fig.axes if hasattr(ax, "_colorbar"))
     assert bars and "max" in extends and "neither" in extends
     plt.close(fig)
 
@@ -395,8 +395,9 @@ def test_attribution_gallery_one_column_per_present_class():
     only_two = viz.attribution_gallery(ds.images[:2, 0], maps[:2], ds.labels[:2], ds.classes, "t")
     assert len(_image_axes(only_two)) == 4
     shared = viz.attribution_gallery(ds.images[:, 0], maps, ds.labels, ds.classes, "t", limit=0.25)
-    assert {ax.images[-1].norm.vmax for ax in _image_axes(shared) if ax.images[-1].get_cmap().name == viz.POSITIVE_CMAP} \
-        == {0.25}  # a given limit is the scale of every map panel
+    panels = [ax.images[-1] for ax in _image_axes(shared)]
+    limits = {im.norm.vmax for im in panels if im.get_cmap().name == viz.POSITIVE_CMAP}
+    assert limits == {0.25}  # a given limit is the scale of every map panel
 
 
 def test_attribution_gallery_checks_shapes():
