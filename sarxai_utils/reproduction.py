@@ -40,7 +40,8 @@ POSTPROCESSING: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 
 def input_scalings(radius: float = 0.02) -> dict[str, float]:
-    """The paper's ``radius`` read in other input scalings, converted to the course's model input: the same
+    """A ``radius`` (Captum's default 0.02: the paper used Captum and states none) read in other input scalings,
+    converted to the course's model input: the same
     L-infinity ball drawn on a picture scaled to [0, 1], ImageNet-normalised, or kept as 8-bit values spans these
     radii here (the course's own reading first)."""
     if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not math.isfinite(radius) or radius <= 0:
