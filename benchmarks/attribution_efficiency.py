@@ -19,12 +19,12 @@ Each time is the best of ``--repeats`` runs after one warm-up run. Run on an oth
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import benchmark_results
 import torch
 from torch import nn
 
@@ -124,7 +124,8 @@ def main() -> None:
     parser.add_argument("--archs", nargs="+", default=["resnet18", "resnet101"])
     parser.add_argument("--size", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
+    parser.add_argument("--json", type=Path, default=benchmark_results.default_path("attribution_efficiency"),
+                        help="where the numbers go (default: the file the README is written from)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU")
     threads = training.configure_threads()
@@ -147,8 +148,11 @@ def main() -> None:
             print(f"{METHODS[method].title:<24}{took[method]:>16.4f}{bound[method]:>14.4f}{eff:>12.2f}  {verdict}",
                   flush=True)
             report[arch][method] = {"measured_s": took[method], "bound_s": bound[method], "efficiency": eff}
-    if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2))
+    window, stride = occlusion_window(args.size)
+    benchmark_results.save(args.json, {"threads": threads, "size": args.size, "repeats": args.repeats,
+                                       "ig_steps": IG_STEPS, "occlusion_windows": occlusion_passes(args.size, window,
+                                                                                                   stride),
+                                       "results": report})
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ ratio to Grad-CAM; MS-CAM's must be <= 1.5. Run on an otherwise idle machine:
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from pathlib import Path
 
+import benchmark_results
 import torch
 
 from sarxai_utils import models, training
@@ -42,7 +42,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: every core)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
+    parser.add_argument("--json", type=Path, default=benchmark_results.default_path("cam_cost"),
+                        help="where the numbers go (default: the file the README is written from)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
     if args.threads is None:
@@ -77,9 +78,8 @@ def main() -> None:
         ms_ratio = per_image["ms_cam"] / base
         verdicts.append(ms_ratio <= MS_CAM_LIMIT)
         print(f"MS-CAM / Grad-CAM = {ms_ratio:.2f} ({'OK' if verdicts[-1] else 'ABOVE'} the limit {MS_CAM_LIMIT})")
-    if args.json is not None:
-        args.json.write_text(json.dumps({"threads": threads, "size": args.size, "batch": args.batch,
-                                         "repeats": args.repeats, "results": report}, indent=2))
+    benchmark_results.save(args.json, {"threads": threads, "size": args.size, "batch": args.batch,
+                                       "repeats": args.repeats, "results": report})
     if not all(verdicts):
         raise SystemExit(1)
 

@@ -4,12 +4,14 @@ Runs every lesson twice through papermill in one profile (default ``laptop``) wi
 from scratch (data generated, models trained, results computed), then again, as a learner who opens a lesson after
 the teacher's ``make course`` (checkpoints and the results cache are loaded). Records the time of every lesson and
 every cell (named by its section heading), names the slowest cells, and marks the cells that may train a model
-(they call ``load_or_train`` or ``training.train``: they train on the first run where no checkpoint exists, and only
-load it otherwise). Writes everything to a JSON file; ``--readme`` then
-rewrites the timing table of the README from that file (between the ``course-time`` markers), so the README's
-numbers are measured, not typed. Run on an otherwise idle machine:
+(they call ``load_or_train`` or ``training.train``, directly or through a function the notebook defines: they train on
+the first run where no checkpoint exists, and only load it otherwise). Writes everything to a JSON file;
+``--readme`` then rewrites the timing table of the README from that file (between the ``course-time`` markers), so
+the README's numbers are measured, not typed. Run on an otherwise idle machine:
 ``.venv/bin/python benchmarks/course_time.py [--profile laptop] [--only 08 10] [--json FILE] [--readme]``
-(``--table-only FILE`` rewrites the README from an earlier JSON file without running anything).
+(``--table-only FILE`` rewrites the README from an earlier JSON file without running anything; ``--remeasured
+FILE --why TEXT`` replaces the lessons of a report by those of a run of fewer lessons at the same commit and profile,
+e.g. a lesson measured again alone because another process competed for the cores, and the table says so).
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def cell_times(executed: Path) -> list[dict]:
     """Every code cell of an executed notebook: its index, seconds (papermill's record), whether it trains a model,
     and its first line."""
     nb = json.loads(executed.read_text())
+    sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    trainers = {m.group(1) for s in sources for m in re.finditer(r"^def (\w+)\(.*?(?=^\S|\Z)", s, re.M | re.S)
+                if TRAINING.search(m.group(0))}  # the notebook's own functions that train (lesson 13's train_arch)
+    training = re.compile(TRAINING.pattern + "".join(rf"|\b{name}\(" for name in sorted(trainers)))
     cells, section = [], "set-up"
     for index, cell in enumerate(nb["cells"]):
         source = "".join(cell["source"])
@@ -52,7 +58,7 @@ def cell_times(executed: Path) -> list[dict]:
         if cell["cell_type"] != "code":
             continue
         seconds = (cell.get("metadata", {}).get("papermill", {}) or {}).get("duration") or 0.0
-        cells.append({"index": index, "seconds": round(float(seconds), 2), "training": bool(TRAINING.search(source)),
+        cells.append({"index": index, "seconds": round(float(seconds), 2), "training": bool(training.search(source)),
                       "section": section, "first_line": source.strip().splitlines()[0][:80] if source.strip() else ""})
     return cells
 
@@ -107,18 +113,40 @@ def table(report: dict) -> str:
              f"{s['cached_total_s'] / 60:.1f} minutes when run again (models and results loaded from `data/`).", "",
              "| lesson | from scratch (s) | run again (s) | slowest cell from scratch (s: section) |",
              "|---|---:|---:|---|"]
+    remeasured = report.get("remeasured", {})
     for lesson, r in report["scratch"].items():
         again = report["cached"].get(lesson, {}).get("seconds", float("nan"))
         top = max(r["cells"], key=lambda c: c["seconds"]) if r["cells"] else None
         name = (f"{top['seconds']:.0f}: {top['section'].replace('|', '/')}"
                 + (" (loads or trains models)" if top["training"] else "")) if top else ""
-        lines.append(f"| {lesson} | {r['seconds']:.0f} | {again:.0f} | {name} |")
+        lines.append(f"| {lesson}{' *' if lesson in remeasured else ''} | {r['seconds']:.0f} | {again:.0f} | {name} |")
     worst = s["slowest_cell_outside_training"]
     if worst:
         lines += ["", f"Slowest cell that trains no model: lesson {worst['lesson'][:2]}, {worst['seconds']:.0f} s "
                       f"({worst['section']}); slowest re-run: lesson {s['slowest_rerun']['lesson'][:2]}, "
                       f"{s['slowest_rerun']['seconds']:.0f} s."]
+    longest = max(report["scratch"], key=lambda k: report["scratch"][k]["seconds"])
+    rest = sum(r["seconds"] for k, r in report["scratch"].items() if k != longest)
+    lines += ["", f"Longest lesson from scratch: {longest}, {report['scratch'][longest]['seconds'] / 60:.1f} minutes; "
+                  f"the other {len(report['scratch']) - 1} lessons together {rest / 60:.1f} minutes."]
+    for lesson, why in remeasured.items():
+        lines += ["", f"\\* {lesson}: measured again alone, with the models and data of the run above present "
+                      f"({why})."]
     return "\n".join(lines)
+
+
+def merge(report: dict, again: dict, why: str) -> dict:
+    """``report`` with the lessons of ``again`` (a run of some lessons at the same commit and profile) in place of its
+    own, the summary recomputed and each replaced lesson recorded with ``why``."""
+    for key in ("commit", "profile"):
+        if report.get(key) != again.get(key):
+            raise SystemExit(f"cannot merge: {key} {again.get(key)!r} differs from the report's {report.get(key)!r}")
+    merged = json.loads(json.dumps(report))
+    for name in ("scratch", "cached"):
+        merged[name].update(again[name])
+    merged["remeasured"] = {**report.get("remeasured", {}), **dict.fromkeys(again["scratch"], why)}
+    merged["summary"] = summarise(merged)
+    return merged
 
 
 def write_readme(report: dict, readme: Path = README) -> None:
@@ -142,9 +170,17 @@ def main() -> None:
                         help="data directory (default: a fresh temp dir, so that the first pass is from scratch)")
     parser.add_argument("--readme", action="store_true", help="rewrite the README's timing table from the result")
     parser.add_argument("--table-only", type=Path, default=None, help="rewrite the README from this JSON and stop")
+    parser.add_argument("--remeasured", type=Path, default=None,
+                        help="with --table-only: a report of some lessons measured again, to put in its place")
+    parser.add_argument("--why", default="", help="with --remeasured: why those lessons were measured again")
     args = parser.parse_args()
     if args.table_only:
-        write_readme(json.loads(args.table_only.read_text()))
+        report = json.loads(args.table_only.read_text())
+        if args.remeasured:
+            report = merge(report, json.loads(args.remeasured.read_text()), args.why or "measured again")
+            args.table_only.write_text(json.dumps(report, indent=1))
+            print(f"merged {args.remeasured} into {args.table_only}")
+        write_readme(report)
         return
     books = [b for b in course.notebooks() if not args.only or b.name[:2] in args.only]
     work = Path(tempfile.mkdtemp(prefix="sarxai-course-time-"))

@@ -13,11 +13,10 @@ for reference, the uncached first computation of each method. Run on an otherwis
 from __future__ import annotations
 
 import argparse
-import json
-import time
 import warnings
 from pathlib import Path
 
+import benchmark_results
 import numpy as np
 import torch
 
@@ -33,7 +32,8 @@ def main() -> None:
     parser.add_argument("--profile", default="laptop", choices=list(config.PROFILES))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--trained", action="store_true", help="use the course's trained models (load_or_train)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
+    parser.add_argument("--json", type=Path, default=benchmark_results.default_path("explorer_latency"),
+                        help="where the numbers go (default: the file the README is written from)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
     warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU activations")
@@ -76,7 +76,9 @@ def main() -> None:
           f"thread(s), urban {cfg.urban_size} px, targets {cfg.targets_size} px, picture at {explorer.dpi} dpi")
     print(f"\ncached changes ({args.rounds} rounds; limit {LIMIT_S:.1f} s)")
     print(f"{'change':<18}{'median s':>10}{'max s':>8}{'n':>5}")
-    report = {"profile": args.profile, "arch": cfg.arch, "threads": threads, "cached": {}, "first": first}
+    report = {"profile": args.profile, "arch": cfg.arch, "trained": args.trained, "threads": threads,
+              "urban_size": cfg.urban_size, "targets_size": cfg.targets_size, "limit_s": LIMIT_S, "cached": {},
+              "first": first}
     for kind, values in times.items():
         report["cached"][kind] = {"median": float(np.median(values)), "max": float(np.max(values)), "n": len(values)}
         print(f"{kind:<18}{np.median(values):10.3f}{np.max(values):8.3f}{len(values):5d}")
@@ -86,9 +88,7 @@ def main() -> None:
     print("\nfirst (uncached) computation and drawing, urban scene 0, VV:")
     for method, seconds in first.items():
         print(f"  {METHODS[method].title:<22}{seconds:7.2f} s")
-    if args.json:
-        report["generated"] = time.strftime("%Y-%m-%d %H:%M")
-        args.json.write_text(json.dumps(report, indent=2))
+    benchmark_results.save(args.json, report)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import benchmark_results
 import numpy as np
 
 from sarxai_utils import data
@@ -31,6 +32,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n-per-class", type=int, default=100)
     parser.add_argument("--size", type=int, default=100)
+    parser.add_argument("--json", type=Path, default=benchmark_results.default_path("generation_speed"),
+                        help="where the numbers go (default: the file the README is written from)")
     args = parser.parse_args()
     n = 10 * args.n_per_class
     gen_s, fresh = timed(lambda: data.synthetic_urban(args.n_per_class, args.size, seed=0, cache=False,
@@ -48,6 +51,9 @@ def main() -> None:
     n_t = 10 * args.n_per_class
     t_s, _ = timed(lambda: data.synthetic_targets(args.n_per_class, 128, seed=0, cache=False, progress=False))
     print(f"generate {n_t} target chips 128x128: {t_s:.2f} s")
+    benchmark_results.save(args.json, {"urban_scenes": n, "size": args.size, "generate_s": gen_s,
+                                       "write_s": write_s, "load_s": load_s, "cache_mb": size_mb,
+                                       "target_chips": n_t, "targets_size": 128, "targets_generate_s": t_s})
 
 
 if __name__ == "__main__":

@@ -14,12 +14,12 @@ lessons do after explaining; Captum's metric has no such option. Integrated Grad
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import benchmark_results
 import torch
 from captum.metrics import sensitivity_max
 
@@ -54,7 +54,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--reuse-maps", action="store_true",
                         help="give max_sensitivity the originals' maps (maps=), as the lessons do: Captum cannot")
-    parser.add_argument("--json", type=Path, default=None, help="also write the numbers to this file")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="where the numbers go (default: the file the README is written from)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU")
     warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
@@ -95,8 +96,11 @@ def main() -> None:
             print(f"{METHODS[method].title:<24}{captum_s:>10.3f}{ours_s:>10.3f}{ratio:>13.2f}{diff:>12.1e}",
                   flush=True)
             report[arch][method] = {"captum_s": captum_s, "ours_s": ours_s, "ratio": ratio, "max_abs_diff": diff}
-    if args.json is not None:
-        args.json.write_text(json.dumps(report, indent=2))
+    name = "max_sensitivity_speed_reuse_maps" if args.reuse_maps else "max_sensitivity_speed"
+    benchmark_results.save(args.json or benchmark_results.default_path(name),
+                           {"threads": threads, "size": args.size, "images": args.images, "samples": args.samples,
+                            "ig_steps": args.ig_steps, "repeats": args.repeats, "reuse_maps": args.reuse_maps,
+                            "results": report})
 
 
 if __name__ == "__main__":

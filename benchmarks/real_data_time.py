@@ -12,7 +12,9 @@ assumed GPU throughput (images/s at 100 x 100, scaled by pixel count to 128 x 12
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+import benchmark_results
 import torch
 
 from sarxai_utils import config, models, readers, training
@@ -23,6 +25,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=None, help="default: 64 on CUDA, 8 on the CPU")
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--assume-gpu", type=float, default=None, metavar="IMG_PER_S")
+    parser.add_argument("--json", type=Path, default=benchmark_results.default_path("real_data_time"),
+                        help="where the numbers go (default: the file the README is written from)")
     args = parser.parse_args()
     cfg = config.load("full")
     device = config.device()
@@ -36,6 +40,7 @@ def main() -> None:
     print(f"device {device}, {cfg.arch}, {cfg.epochs} epochs, batch {batch}")
     total = 0.0
     assumed = 0.0
+    rows = []
     for name, n, channels, size in jobs:
         torch.manual_seed(0)
         model = models.build_model(cfg.arch, channels, 10).to(device)
@@ -49,9 +54,14 @@ def main() -> None:
             assumed += gpu
             line += f" (at {args.assume_gpu:.0f} img/s at 100 px: {gpu / 60:.0f} min)"
         print(line)
+        rows.append({"name": name, "images": n, "channels": channels, "size": size, "img_per_s": rate,
+                     "hours": seconds / 3600})
     print(f"total training on this device: {total / 3600:.1f} h")
     if args.assume_gpu:
         print(f"total at the assumed GPU throughput: {assumed / 3600:.1f} h")
+    benchmark_results.save(args.json, {"arch": cfg.arch, "epochs": cfg.epochs, "batch": batch, "device": str(device),
+                                       "jobs": rows, "total_hours": total / 3600, "assume_gpu": args.assume_gpu,
+                                       "assumed_gpu_hours": assumed / 3600 if args.assume_gpu else None})
 
 
 if __name__ == "__main__":

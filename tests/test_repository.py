@@ -84,6 +84,29 @@ def test_readme_lesson_numbers_are_written_from_the_recorded_run():
                                                    "python benchmarks/readme_numbers.py"
 
 
+def test_readme_benchmark_numbers_are_written_from_the_results_files():
+    """Every README paragraph with benchmark numbers is exactly what readme_numbers.py writes from the benchmark's
+    kept results file (benchmarks/results/<name>.json, stamped with date, commit and machine)."""
+    numbers = _readme_numbers()
+    readme = (config.REPO_ROOT / "README.md").read_text()
+    found = numbers.blocks(readme, "benchmark")
+    assert set(found) == set(numbers.BENCHMARK_TEMPLATES), "every benchmark template has its block, none orphaned"
+    for name, body in found.items():
+        result = numbers.benchmark_result(name)
+        assert {"date", "commit", "cores", "device"} <= set(result["measured"]), f"{name}: results file not stamped"
+        assert body == numbers.render_benchmark(name, result), f"README block benchmark:{name} differs from " \
+                                                               f"benchmarks/results/{name}.json: run readme_numbers.py"
+
+
+def test_readme_benchmark_blocks_name_what_is_missing(tmp_path, monkeypatch):
+    numbers = _readme_numbers()
+    with pytest.raises(KeyError, match="benchmark:cam_cost.*results"):
+        numbers.render_benchmark("cam_cost", {"measured": {"cores": 2, "device": "cpu", "date": "d", "commit": "c"}})
+    monkeypatch.setattr(numbers, "RESULTS", tmp_path)
+    with pytest.raises(FileNotFoundError, match="cam_cost.json"):
+        numbers.benchmark_result("cam_cost")
+
+
 def test_readme_numbers_name_a_missing_number():
     numbers = _readme_numbers()
     with pytest.raises(KeyError, match="lesson02.*acc_vv"):
